@@ -1,0 +1,129 @@
+"""Settings from environment variables (``VI_*``) and an optional TOML file.
+
+Precedence: environment variable > TOML file > default. Every field maps to
+``VI_<FIELD NAME IN UPPER CASE>``; the TOML file uses the field names as keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(Exception):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    database_url: str = "sqlite+aiosqlite:///data/voice_interview.db"
+    models_dir: str = "models"
+    # Model files: empty means the bundled package (or a file dropped in models_dir).
+    stt_model: str = ""
+    llm_model: str = ""
+    tts_voice: str = ""
+    embed_model: str = ""
+    # Where each engine runs.
+    stt_device: str = "cpu"
+    stt_compute_type: str = "int8"
+    stt_cpu_threads: int = 0
+    llm_n_gpu_layers: int = 0
+    llm_n_threads: int = 0
+    llm_n_ctx: int = 2048
+    llm_seed: int = 0
+    llm_temperature: float = 0.0
+    llm_feedback_max_tokens: int = 96
+    tts_use_cuda: bool = False
+    # Auth.
+    admin_keys: list[str] = field(default_factory=list)
+    admin_key: str = ""
+    token_secret: str = ""
+    token_ttl_s: int = 7 * 24 * 3600
+    allowed_origins: list[str] = field(default_factory=list)
+    # Turn taking.
+    vad_aggressiveness: int = 2
+    end_of_turn_silence_ms: int = 700
+    no_answer_reprompt_s: float = 15.0
+    no_answer_timeout_s: float = 30.0
+    max_answer_s: float = 180.0
+    interim_interval_ms: int = 1000
+    # Limits.
+    max_ws_message_bytes: int = 1 << 20
+    max_sessions: int = 32
+    rate_limit_per_minute: int = 120
+    idle_timeout_s: float = 1800.0
+    heartbeat_s: float = 20.0
+    max_cv_chars: int = 50_000
+    max_answer_chars: int = 10_000
+    store_answer_audio: bool = True
+    log_format: str = "json"
+    log_level: str = "INFO"
+    # Loads models at startup; tests of the HTTP layer alone may switch it off.
+    load_models: bool = True
+
+    @property
+    def all_admin_keys(self) -> list[str]:
+        keys = [k for k in self.admin_keys if k]
+        if self.admin_key and self.admin_key not in keys:
+            keys.append(self.admin_key)
+        return keys
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    try:
+        if kind in ("bool", bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(f"not a boolean: {raw!r}")
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("float", float):
+            return float(raw)
+        if kind in ("list[str]",):
+            if isinstance(raw, list):
+                return [str(x) for x in raw]
+            return [p.strip() for p in str(raw).split(",") if p.strip()]
+        return str(raw)
+    except ValueError as e:
+        raise SettingsError(f"setting {name} (VI_{name.upper()}): {e}") from e
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings from defaults, then the TOML file, then ``VI_*`` env vars, then overrides."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    path = config_file or env.get("VI_CONFIG")
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                values.update(tomllib.load(fh))
+        except FileNotFoundError as e:
+            raise SettingsError(f"config file not found: {path}") from e
+        except tomllib.TOMLDecodeError as e:
+            raise SettingsError(f"config file {path} is not valid TOML: {e}") from e
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise SettingsError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
+    for name in fields:
+        key = f"VI_{name.upper()}"
+        if key in env:
+            values[name] = env[key]
+    values.update(overrides)
+    coerced = {n: _coerce(n, fields[n].type, v) for n, v in values.items()}
+    return Settings(**coerced)
