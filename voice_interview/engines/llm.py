@@ -71,12 +71,23 @@ class LocalLLM:
                 )
             except (ValueError, RuntimeError) as e:
                 raise LLMError(f"llama.cpp failed: {e}") from e
-        text = out["choices"][0]["message"]["content"] or ""  # type: ignore[index]
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            # A token cap can cut the JSON short; callers fall back to their own text.
-            raise LLMError(f"model returned invalid JSON ({len(text)} chars)") from e
+        choice = out["choices"][0]  # type: ignore[index]
+        text = choice["message"]["content"] or ""
+        value = _parse_json(text, cut_short=choice.get("finish_reason") == "length")
         if not isinstance(value, dict):
             raise LLMError("model returned JSON that is not an object")
         return value
+
+
+def _parse_json(text: str, *, cut_short: bool) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        if cut_short:
+            # The token cap stopped the grammar mid-string: close what is open.
+            for closer in ('"}', '"]}', "}", "]}"):
+                try:
+                    return json.loads(text + closer)
+                except json.JSONDecodeError:
+                    continue
+        raise LLMError(f"model returned invalid JSON ({len(text)} chars)") from e

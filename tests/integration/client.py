@@ -1,0 +1,58 @@
+"""A small test client over aiohttp: REST calls and a WebSocket reader that collects
+messages by type and binary audio per question."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import ADMIN_KEY, ServerProcess
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+async def create_interview(
+    http: aiohttp.ClientSession, server: ServerProcess, n: int = 2, **extra: Any
+) -> dict[str, Any]:
+    body = {"candidate_id": extra.pop("candidate_id", "cand-1"), "num_questions": n, **extra}
+    async with http.post(f"{server.base}/api/interviews", json=body, headers=ADMIN) as r:
+        assert r.status == 201, await r.text()
+        return dict(await r.json())
+
+
+@dataclass
+class WsLog:
+    ws: aiohttp.ClientWebSocketResponse
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    audio: dict[str, bytearray] = field(default_factory=dict)
+    _current_audio: str | None = None
+
+    async def next(self, *types: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Read until a message of one of ``types`` arrives; keeps everything read."""
+        while True:
+            msg = await asyncio.wait_for(self.ws.receive(), timeout)
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                if self._current_audio is not None:
+                    self.audio.setdefault(self._current_audio, bytearray()).extend(msg.data)
+                continue
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"socket closed: {msg.type} {msg.data!r} {msg.extra!r}")
+            data = json.loads(msg.data)
+            self.messages.append(data)
+            if data["type"] == "question":
+                self._current_audio = data["question_id"]
+                self.audio[data["question_id"]] = bytearray()
+            elif data["type"] == "question_audio_end":
+                self._current_audio = None
+            if data["type"] in types:
+                return dict(data)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    async def send(self, **msg: Any) -> None:
+        await self.ws.send_str(json.dumps(msg))

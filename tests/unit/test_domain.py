@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+
+from voice_interview.domain.interview import (
+    InterviewStatus as S,
+)
+from voice_interview.domain.interview import (
+    InvalidTransitionError,
+    can_transition,
+    is_active,
+    transition,
+)
+from voice_interview.domain.scoring import ScoredAnswer, overall_score
+from voice_interview.domain.types import Difficulty
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.READY, S.IN_PROGRESS),
+        (S.READY, S.CANCELLED),
+        (S.IN_PROGRESS, S.PAUSED),
+        (S.PAUSED, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.COMPLETED),
+        (S.PAUSED, S.CANCELLED),
+    ],
+)
+def test_allowed_transitions(current: S, target: S) -> None:
+    assert transition(current, target) is target
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.READY, S.COMPLETED),
+        (S.READY, S.PAUSED),
+        (S.IN_PROGRESS, S.READY),
+        (S.COMPLETED, S.IN_PROGRESS),
+        (S.CANCELLED, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.IN_PROGRESS),
+        (S.PAUSED, S.COMPLETED),
+    ],
+)
+def test_refused_transitions(current: S, target: S) -> None:
+    assert not can_transition(current, target)
+    with pytest.raises(InvalidTransitionError) as info:
+        transition(current, target)
+    assert current.value in str(info.value) and target.value in str(info.value)
+
+
+def test_terminal_states_are_not_active() -> None:
+    assert is_active(S.READY) and is_active(S.PAUSED) and is_active(S.IN_PROGRESS)
+    assert not is_active(S.COMPLETED) and not is_active(S.CANCELLED)
+
+
+def test_overall_score_weighs_harder_questions_more() -> None:
+    result = overall_score(
+        [ScoredAnswer(Difficulty.EASY, 100.0), ScoredAnswer(Difficulty.HARD, 40.0)]
+    )
+    # (1.0 * 100 + 2.0 * 40) / 3.0
+    assert result.score == pytest.approx(60.0)
+    assert result.assessed == 2 and result.not_assessed == 0
+
+
+def test_overall_score_leaves_out_unassessed_answers_and_says_so() -> None:
+    result = overall_score(
+        [
+            ScoredAnswer(Difficulty.MEDIUM, 80.0),
+            ScoredAnswer(Difficulty.HARD, None),
+            ScoredAnswer(Difficulty.EASY, None),
+        ]
+    )
+    assert result.score == pytest.approx(80.0)
+    assert result.not_assessed == 2
+    assert "2 of 3" in result.note
+
+
+def test_overall_score_without_any_assessment_is_none() -> None:
+    result = overall_score([ScoredAnswer(Difficulty.EASY, None)])
+    assert result.score is None and result.assessed == 0
+
+
+def test_overall_score_clamps_out_of_range_scores() -> None:
+    result = overall_score([ScoredAnswer(Difficulty.EASY, 150.0), ScoredAnswer(Difficulty.EASY, -5)])
+    assert result.score == pytest.approx(50.0)

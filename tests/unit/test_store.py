@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
+from voice_interview.store.repository import (
+    AlreadyAnsweredError,
+    NewQuestion,
+    NotFoundError,
+    Repository,
+)
+
+
+def questions(n: int) -> list[NewQuestion]:
+    return [
+        NewQuestion(f"bank-{i}", f"Question {i}?", "technical", "easy", ["sql"], ["point a", "point b"])
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> Repository:
+    r = Repository(f"sqlite+aiosqlite:///{tmp_path / 'sub' / 'vi.db'}")
+    await r.init()
+    yield r  # type: ignore[misc]
+    await r.close()
+
+
+async def test_sqlite_file_is_in_wal_mode(repo: Repository, tmp_path: Path) -> None:
+    await repo.get_or_create_secret("x")
+    db = tmp_path / "sub" / "vi.db"
+    assert db.is_file()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_secrets_are_created_once(repo: Repository) -> None:
+    first = await repo.get_or_create_secret("token_secret")
+    assert len(first) >= 32
+    assert await repo.get_or_create_secret("token_secret") == first
+
+
+async def test_interview_round_trip_and_answers(repo: Repository) -> None:
+    row = await repo.create_interview("cand", None, "backend engineer", questions(3))
+    loaded = await repo.get_interview(row.id)
+    assert [q.position for q in loaded.questions] == [0, 1, 2]
+    assert loaded.status == "ready" and loaded.total == 3
+    q0 = loaded.questions[0]
+    answer, evaluation = await repo.record_answer(
+        row.id, q0.id, source="text", transcript="hello", end_reason="text_answer",
+        latency_ms={"voice_to_voice": 12.5},
+    )
+    assert evaluation.status == "pending"
+    assert (await repo.get_interview(row.id)).current_question_index == 1
+    with pytest.raises(AlreadyAnsweredError):
+        await repo.record_answer(row.id, q0.id, source="text", transcript="again", end_reason="x")
+    assert await repo.pending_evaluations() == [(row.id, answer.id)]
+    await repo.save_evaluation(answer.id, status="scored", score=70.0, feedback="ok",
+                               strengths=["s"], weaknesses=[], details={"v": 1})
+    assert await repo.pending_evaluations() == []
+    records = await repo.answer_records(row.id)
+    assert records[0].answer is not None and records[0].answer.transcript == "hello"
+    assert records[0].evaluation is not None and records[0].evaluation.score == 70.0
+    assert records[0].timing is not None and records[0].timing.latency_ms["voice_to_voice"] == 12.5
+    assert records[1].answer is None
+
+
+async def test_status_machine_is_enforced_in_the_store(repo: Repository) -> None:
+    row = await repo.create_interview("cand", None, None, questions(1))
+    with pytest.raises(InvalidTransitionError):
+        await repo.set_status(row.id, InterviewStatus.PAUSED)
+    started = await repo.set_status(row.id, InterviewStatus.IN_PROGRESS)
+    assert started.started_at is not None
+    done = await repo.complete_interview(row.id, 55.0)
+    assert done.status == "completed" and done.overall_score == 55.0 and done.completed_at
+
+
+async def test_unknown_ids_raise_not_found(repo: Repository) -> None:
+    with pytest.raises(NotFoundError):
+        await repo.get_interview("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(NotFoundError):
+        await repo.get_cv_analysis("nope")
+    with pytest.raises(NotFoundError):
+        await repo.record_answer("nope", "nope", source="text", transcript="", end_reason="")
+    with pytest.raises(NotFoundError):
+        await repo.delete_interview("nope")
+
+
+async def test_delete_removes_answers_and_evaluations(repo: Repository) -> None:
+    row = await repo.create_interview("cand", None, None, questions(2))
+    loaded = await repo.get_interview(row.id)
+    await repo.record_answer(row.id, loaded.questions[0].id, source="text", transcript="t",
+                             end_reason="x", latency_ms={})
+    await repo.delete_interview(row.id)
+    with pytest.raises(NotFoundError):
+        await repo.get_interview(row.id)
+    assert await repo.pending_evaluations() == []
+
+
+async def test_list_and_count(repo: Repository) -> None:
+    for _ in range(3):
+        await repo.create_interview("cand", None, None, questions(1))
+    assert await repo.count_interviews() == 3
+    assert len(await repo.list_interviews(limit=2)) == 2

@@ -1,0 +1,1 @@
+"""Audio I/O: codecs (decode / resample / encode) and voice activity / turn detection."""

@@ -1,0 +1,167 @@
+"""``voice-interview serve | models | report | eval-bench | bench``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from voice_interview.engines.models import ModelNotFoundError
+from voice_interview.settings import Settings, SettingsError, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("host", "port", "database_url"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return load_settings(getattr(args, "config", None), **overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from voice_interview.engines.registry import resolve_all
+    from voice_interview.logs import setup_logging
+    from voice_interview.server.app import create_app
+
+    settings = _settings(args)
+    setup_logging(settings.log_level, settings.log_format)
+    resolve_all(settings)  # a missing model is one clear line now, not a failure later
+    app = create_app(settings)
+    print(f"voice-interview listening on http://{settings.host}:{settings.port}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from voice_interview.engines.registry import resolve_all
+
+    settings = _settings(args)
+    files = resolve_all(settings)
+    if args.json:
+        print(json.dumps({role: f.describe() for role, f in files.items()}, indent=2))
+        return 0
+    for role, f in files.items():
+        info = f.describe()
+        print(f"{role.upper():5} {info['name']}")
+        print(f"      path   {info['path']}")
+        print(f"      size   {int(str(info['size_bytes'])) / 1e6:.1f} MB")
+        print(f"      sha256 {info['sha256']}")
+        print(f"      source {info['source']} (override with {f.setting})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from voice_interview.interview.report import build_report, render_html
+    from voice_interview.store.repository import NotFoundError, Repository
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        repo = Repository(settings.database_url)
+        await repo.init()
+        try:
+            interview = await repo.get_interview(args.interview_id)
+            report = build_report(interview, await repo.answer_records(args.interview_id))
+        except NotFoundError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        finally:
+            await repo.close()
+        print(render_html(report) if args.html else json.dumps(report, indent=2))
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_eval_bench(args: argparse.Namespace) -> int:
+    from voice_interview.engines.embed import Embedder
+    from voice_interview.engines.llm import LocalLLM
+    from voice_interview.engines.models import resolve_model
+    from voice_interview.interview.eval_bench import load_labelled, run_eval
+    from voice_interview.interview.evaluator import Evaluator
+
+    settings = _settings(args)
+    items = load_labelled(Path(args.file))
+    llm = None if args.no_llm else LocalLLM(resolve_model("llm", settings), settings)
+    evaluator = Evaluator(
+        llm,
+        Embedder(resolve_model("embed", settings)),
+        feedback_max_tokens=settings.llm_feedback_max_tokens,
+        seed=settings.llm_seed,
+        temperature=settings.llm_temperature,
+    )
+    transform = None
+    if args.speech:
+        from voice_interview.interview.speech_roundtrip import SpeechRoundTrip
+
+        transform = SpeechRoundTrip(settings).transform
+    result = run_eval(evaluator, items, answer_transform=transform)
+    keys = ("pairwise_accuracy", "strong_vs_partial_accuracy", "spearman", "length_baseline")
+    for key in keys:
+        print(f"{key:28} {result[key]:.3f}")
+    if args.json:
+        print(json.dumps({k: result[k] for k in keys} | {"pairs": result.get("pairs")}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voice-interview", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help="TOML settings file (env VI_* wins over it)")
+        p.add_argument("--database-url", dest="database_url", default=None)
+
+    serve = sub.add_parser("serve", help="run the server")
+    common(serve)
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+
+    models = sub.add_parser("models", help="show the model files in use")
+    common(models)
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
+
+    report = sub.add_parser("report", help="print an interview's report")
+    common(report)
+    report.add_argument("interview_id")
+    report.add_argument("--html", action="store_true")
+    report.set_defaults(func=cmd_report)
+
+    ev = sub.add_parser("eval-bench", help="rank a labelled answer set with the evaluator")
+    common(ev)
+    ev.add_argument("file")
+    ev.add_argument("--speech", action="store_true", help="synthesize, transcribe, then evaluate")
+    ev.add_argument("--no-llm", action="store_true", help="skip LLM feedback (scores unchanged)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval_bench)
+
+    try:
+        from voice_interview.bench.cli import add_bench_parser
+    except ImportError:
+        pass
+    else:
+        add_bench_parser(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ModelNotFoundError, SettingsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Loads each engine once per process and gives each its own work queue."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from voice_interview.engines.models import ModelFile, resolve_model
+from voice_interview.engines.queue import EngineQueue
+from voice_interview.settings import Settings
+
+if TYPE_CHECKING:
+    from voice_interview.engines.embed import Embedder
+    from voice_interview.engines.llm import LocalLLM
+    from voice_interview.engines.stt import SpeechToText
+    from voice_interview.engines.tts import PiperTTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Engines:
+    stt: SpeechToText
+    tts: PiperTTS
+    llm: LocalLLM | None
+    embedder: Embedder
+    load_s: dict[str, float] = field(default_factory=dict)
+    stt_queue: EngineQueue = field(default_factory=lambda: EngineQueue("stt"))
+    tts_queue: EngineQueue = field(default_factory=lambda: EngineQueue("tts"))
+    # Evaluations and CV analyses (LLM + embeddings) share one queue, off the turn path.
+    llm_queue: EngineQueue = field(default_factory=lambda: EngineQueue("llm"))
+
+    @property
+    def queues(self) -> list[EngineQueue]:
+        return [self.stt_queue, self.tts_queue, self.llm_queue]
+
+    def model_files(self) -> dict[str, ModelFile]:
+        files = {
+            "stt": self.stt.model_info,
+            "tts": self.tts.model_info,
+            "embed": self.embedder.model_info,
+        }
+        if self.llm is not None:
+            files["llm"] = self.llm.model_info
+        return files
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.close()
+
+
+def resolve_all(settings: Settings) -> dict[str, ModelFile]:
+    """Resolve every model file (fails fast, with one clear line, before anything loads)."""
+    return {role: resolve_model(role, settings) for role in ("stt", "llm", "tts", "embed")}
+
+
+def load_engines(settings: Settings) -> Engines:
+    """Load every model. Raises ModelNotFoundError naming the setting and path."""
+    from voice_interview.engines.embed import Embedder
+    from voice_interview.engines.llm import LocalLLM
+    from voice_interview.engines.stt import SpeechToText
+    from voice_interview.engines.tts import PiperTTS
+
+    files = resolve_all(settings)
+    load_s: dict[str, float] = {}
+
+    t = time.monotonic()
+    stt = SpeechToText(files["stt"], settings)
+    load_s["stt"] = time.monotonic() - t
+    t = time.monotonic()
+    tts = PiperTTS(files["tts"], settings)
+    load_s["tts"] = time.monotonic() - t
+    t = time.monotonic()
+    llm = LocalLLM(files["llm"], settings)
+    load_s["llm"] = time.monotonic() - t
+    t = time.monotonic()
+    embedder = Embedder(files["embed"])
+    load_s["embed"] = time.monotonic() - t
+    log.info("models loaded", extra={"load_s": {k: round(v, 2) for k, v in load_s.items()}})
+    return Engines(stt=stt, tts=tts, llm=llm, embedder=embedder, load_s=load_s)

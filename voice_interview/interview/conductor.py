@@ -1,0 +1,630 @@
+"""The turn loop of one candidate's WebSocket session.
+
+One ``InterviewSession`` per connection. The socket reader feeds messages in;
+one writer task sends everything out in order (a question's text, its audio
+frames and ``question_audio_end`` go out as one block, so an evaluation never
+lands between them). Every timing is on ``time.monotonic()``.
+
+A turn carries a generation number: work for a turn that has already ended
+(an interim transcript still queued, a late timer) sees the number moved on and
+drops itself instead of racing the next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from voice_interview import protocol as p
+from voice_interview.audio.codecs import (
+    AudioDecodeError,
+    UnsupportedAudioError,
+    make_decoder,
+    make_encoder,
+)
+from voice_interview.audio.vad import TurnSegmenter
+from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
+from voice_interview.domain.scoring import OverallScore
+from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, StaleWorkError
+from voice_interview.engines.stt import Transcript
+from voice_interview.engines.tts import Speech
+from voice_interview.interview.evaluations import EvaluationEvent
+from voice_interview.logs import ContextLogger
+from voice_interview.store.repository import AlreadyAnsweredError, NotFoundError
+from voice_interview.store.tables import InterviewRow, QuestionRow
+
+if TYPE_CHECKING:
+    from voice_interview.server.context import AppContext
+
+log = logging.getLogger(__name__)
+
+STT_RATE = 16000
+
+
+@dataclass
+class _Outbound:
+    """One item for the writer: JSON messages and binary frames sent back to back."""
+
+    parts: list[str | bytes]
+    first_binary_sent: asyncio.Future[float] | None = None
+
+
+@dataclass
+class _Turn:
+    generation: int
+    question: QuestionRow
+    started: float
+    segmenter: TurnSegmenter
+    arrivals: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=4000))
+    ending: bool = False
+    interim_inflight: bool = False
+    last_interim_speech_ms: int = 0
+    last_interim_text: str = ""
+    speech_started_at: float | None = None
+    reprompted: bool = False
+    first_speech_ms: int | None = None
+
+
+class InterviewSession:
+    def __init__(
+        self,
+        ctx: AppContext,
+        interview: InterviewRow,
+        send_text: Callable[[str], Awaitable[None]],
+        send_bytes: Callable[[bytes], Awaitable[None]],
+        feedback_url: str,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.interview_id = interview.id
+        self.questions: list[QuestionRow] = list(interview.questions)
+        self.status = InterviewStatus(interview.status)
+        self.feedback_url = feedback_url
+        self._send_text = send_text
+        self._send_bytes = send_bytes
+        self.input_format = p.DEFAULT_INPUT_AUDIO
+        tts_rate = ctx.engines.tts.sample_rate if ctx.engines else 22050
+        self.output_format = p.AudioFormat("pcm_s16le", tts_rate)
+        self._decoder = make_decoder(self.input_format.encoding, self.input_format.sample_rate)
+        self._out: asyncio.Queue[_Outbound | None] = asyncio.Queue(maxsize=256)
+        self._writer: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._generation = 0
+        self._turn: _Turn | None = None
+        self._answered: set[str] = set()
+        self._turn_lock = asyncio.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._closed = False
+        self._completed_sent = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Set by the transport: closes the socket when the session is superseded or deleted.
+        self.on_close: Callable[[], Awaitable[Any]] | None = None
+        self.log = ContextLogger(log, {"interview_id": self.interview_id})
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop())
+        self._unsubscribe = self.ctx.evaluations.subscribe(
+            self.interview_id, self._on_evaluation, self._on_complete
+        )
+        records = await self.ctx.repo.answer_records(self.interview_id)
+        self._answered = {r.question.id for r in records if r.answer is not None}
+        if self.status == InterviewStatus.READY:
+            await self._set_status(InterviewStatus.IN_PROGRESS)
+        await self._send_session()
+        if self.status == InterviewStatus.IN_PROGRESS:
+            if self._current_question() is None:
+                # Every answer is in: finish (or wait for evaluations still running).
+                await self.ctx.evaluations.maybe_complete(self.interview_id)
+            else:
+                await self._ask_current()
+        elif self.status == InterviewStatus.COMPLETED:
+            interview = await self.ctx.repo.get_interview(self.interview_id)
+            await self._send(
+                p.InterviewCompleteMsg(interview.overall_score, self.feedback_url)
+            )
+        elif self.status == InterviewStatus.CANCELLED:
+            await self.error(p.INTERVIEW_NOT_ACTIVE, "this interview was cancelled")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._generation += 1
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._timer is not None:
+            self._timer.cancel()
+        # Turn-ending tasks run on: an answer given just before a disconnect is still stored.
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        while not self._out.empty():
+            item = self._out.get_nowait()
+            if item is not None and item.first_binary_sent is not None:
+                item.first_binary_sent.cancel()
+        if self.on_close is not None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.on_close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run turn-ending work beside the socket reader, so pings and audio keep flowing."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ output
+
+    async def _write_loop(self) -> None:
+        while True:
+            item = await self._out.get()
+            if item is None:
+                return
+            try:
+                for part in item.parts:
+                    if isinstance(part, bytes):
+                        await self._send_bytes(part)
+                        if item.first_binary_sent is not None and not item.first_binary_sent.done():
+                            item.first_binary_sent.set_result(time.monotonic())
+                    else:
+                        await self._send_text(part)
+            except (ConnectionError, RuntimeError) as e:
+                self.log.info("socket closed while sending: %s", e)
+                if item.first_binary_sent is not None and not item.first_binary_sent.done():
+                    item.first_binary_sent.cancel()
+                return
+            finally:
+                if item.first_binary_sent is not None and not item.first_binary_sent.done():
+                    item.first_binary_sent.set_result(time.monotonic())
+
+    async def _send(self, msg: p.ServerMessage) -> None:
+        if not self._closed:
+            await self._out.put(_Outbound([msg.to_json()]))
+
+    async def error(self, code: str, message: str) -> None:
+        await self._send(p.ErrorMsg(code, message))
+
+    async def _send_session(self) -> None:
+        await self._send(
+            p.SessionMsg.build(
+                self.interview_id,
+                self.status.value,
+                self.input_format,
+                self.output_format,
+                total=len(self.questions),
+                answered=len(self._answered),
+            )
+        )
+
+    # ------------------------------------------------------------------ questions
+
+    def _current_question(self) -> QuestionRow | None:
+        for q in self.questions:
+            if q.id not in self._answered:
+                return q
+        return None
+
+    def _next_after(self, question: QuestionRow) -> QuestionRow | None:
+        for q in self.questions:
+            if q.position > question.position and q.id not in self._answered:
+                return q
+        return None
+
+    async def _speech_for(self, question: QuestionRow, priority: int) -> Speech:
+        tts = self.ctx.engines.tts
+        cached = tts.cached(question.text)
+        if cached is not None:
+            return cached
+        return await self.ctx.engines.tts_queue.run(lambda: tts.synthesize(question.text), priority)
+
+    def _prefetch(self, question: QuestionRow | None) -> None:
+        """Synthesize the next question now, so it streams the moment this turn ends."""
+        if question is None or self.ctx.engines.tts.cached(question.text) is not None:
+            return
+        tts = self.ctx.engines.tts
+        self.ctx.engines.tts_queue.submit_sync(lambda: tts.synthesize(question.text), PRIORITY_NORMAL)
+
+    def _audio_block(self, question: QuestionRow, speech: Speech) -> tuple[_Outbound, float]:
+        msg = p.QuestionMsg(
+            question.id,
+            question.text,
+            question.question_type,
+            question.difficulty,
+            question.position,
+            len(self.questions),
+        )
+        encoder = make_encoder(
+            self.output_format.encoding, speech.sample_rate, self.output_format.sample_rate or None
+        )
+        frames = encoder.encode(speech.pcm) + encoder.flush()
+        end = p.QuestionAudioEndMsg(question.id, speech.duration_ms)
+        first: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        return _Outbound([msg.to_json(), *frames, end.to_json()], first), speech.duration_ms
+
+    async def _ask(self, question: QuestionRow, *, new_turn: bool) -> float | None:
+        """Send the question and its audio; returns when its first audio frame left."""
+        speech = await self._speech_for(question, PRIORITY_FINAL)
+        block, duration_ms = self._audio_block(question, speech)
+        if new_turn:
+            self._begin_turn(question, duration_ms)
+        if self._closed:
+            return None
+        await self._out.put(block)
+        self._prefetch(self._next_after(question))
+        assert block.first_binary_sent is not None
+        try:
+            return await block.first_binary_sent
+        except asyncio.CancelledError:
+            return None
+
+    async def _ask_current(self) -> None:
+        question = self._current_question()
+        if question is not None:
+            await self._ask(question, new_turn=True)
+
+    def _begin_turn(self, question: QuestionRow, question_audio_ms: float) -> None:
+        self._generation += 1
+        self._turn = _Turn(
+            generation=self._generation,
+            question=question,
+            started=time.monotonic(),
+            segmenter=TurnSegmenter(
+                sample_rate=STT_RATE,
+                aggressiveness=self.settings.vad_aggressiveness,
+                end_silence_ms=self.settings.end_of_turn_silence_ms,
+            ),
+        )
+        self._decoder = make_decoder(self.input_format.encoding, self.input_format.sample_rate)
+        self._arm_timer(question_audio_ms / 1000.0)
+
+    def _arm_timer(self, question_audio_s: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._turn is not None:
+            self._timer = asyncio.create_task(self._silence_timer(self._turn, question_audio_s))
+
+    async def _silence_timer(self, turn: _Turn, question_audio_s: float) -> None:
+        """Ask again after a long silence, then end the turn as unanswered."""
+        try:
+            # The candidate cannot answer before hearing the question.
+            await asyncio.sleep(question_audio_s + self.settings.no_answer_reprompt_s)
+            if self._stale(turn) or turn.segmenter.heard_speech or self.status != InterviewStatus.IN_PROGRESS:
+                return
+            turn.reprompted = True
+            await self._ask(turn.question, new_turn=False)
+            await asyncio.sleep(
+                question_audio_s
+                + max(0.0, self.settings.no_answer_timeout_s - self.settings.no_answer_reprompt_s)
+            )
+            if self._stale(turn) or turn.segmenter.heard_speech or self.status != InterviewStatus.IN_PROGRESS:
+                return
+            self._spawn(self.end_turn("no_answer"))
+        except asyncio.CancelledError:
+            return
+
+    def _stale(self, turn: _Turn) -> bool:
+        return self._closed or turn.generation != self._generation or turn.ending
+
+    # ------------------------------------------------------------------ input
+
+    async def handle_text(self, raw: str) -> None:
+        try:
+            msg = p.parse_client_message(raw, max_answer_chars=self.settings.max_answer_chars)
+        except p.ProtocolError as e:
+            await self.error(e.code, e.message)
+            return
+        if isinstance(msg, p.Ping):
+            await self._send(p.PongMsg())
+        elif isinstance(msg, p.SessionUpdate):
+            await self._session_update(msg)
+        elif isinstance(msg, p.AudioChunk):
+            await self.handle_audio(msg.data)
+            if msg.is_final:
+                self._spawn(self.end_turn("is_final"))
+        elif isinstance(msg, p.EndOfAnswer):
+            self._spawn(self.end_turn("end_of_answer"))
+        elif isinstance(msg, p.TextAnswer):
+            await self._text_answer(msg)
+        elif isinstance(msg, p.GetNextQuestion):
+            await self._resend_question()
+        elif isinstance(msg, p.Pause):
+            await self._pause()
+        elif isinstance(msg, p.Resume):
+            await self._resume()
+
+    async def _session_update(self, msg: p.SessionUpdate) -> None:
+        try:
+            if msg.input_audio is not None:
+                decoder = make_decoder(msg.input_audio.encoding, msg.input_audio.sample_rate)
+                self.input_format = msg.input_audio
+                self._decoder = decoder
+            if msg.output_audio is not None:
+                out = msg.output_audio
+                rate = out.sample_rate
+                if out.encoding == "opus":
+                    rate = 48000
+                elif not rate:
+                    rate = self.ctx.engines.tts.sample_rate
+                make_encoder(out.encoding, self.ctx.engines.tts.sample_rate, rate)
+                self.output_format = p.AudioFormat(out.encoding, rate)
+        except UnsupportedAudioError as e:
+            await self.error(p.UNSUPPORTED_AUDIO, str(e))
+            return
+        await self._send_session()
+
+    def _accepting_audio(self) -> _Turn | None:
+        turn = self._turn
+        if turn is None or turn.ending or self.status != InterviewStatus.IN_PROGRESS:
+            return None
+        return turn
+
+    async def handle_audio(self, data: bytes) -> None:
+        arrived = time.monotonic()
+        turn = self._accepting_audio()
+        if turn is None:
+            return  # between turns, paused, or finished: audio is dropped on purpose
+        try:
+            pcm = self._decoder.feed(data)
+        except AudioDecodeError as e:
+            await self.error(p.AUDIO_DECODE_ERROR, str(e))
+            return
+        if pcm.size == 0:
+            return
+        seg = turn.segmenter
+        events = seg.feed(pcm)
+        turn.arrivals.append((seg.received_ms, arrived))
+        ended = False
+        for ev in events:
+            if ev.kind == "speech_started":
+                if turn.first_speech_ms is None:
+                    turn.first_speech_ms = ev.audio_ms
+                await self._send(p.SpeechStartedMsg(ev.audio_ms))
+            elif ev.kind == "speech_stopped":
+                await self._send(p.SpeechStoppedMsg(ev.audio_ms))
+            elif ev.kind == "end_of_turn":
+                ended = True
+        if ended:
+            self._spawn(self.end_turn("vad"))
+            return
+        if seg.received_ms >= self.settings.max_answer_s * 1000:
+            await self.error(
+                p.ANSWER_TOO_LONG,
+                f"answers are limited to {self.settings.max_answer_s:.0f} s; "
+                "the turn ends with what was said",
+            )
+            self._spawn(self.end_turn("max_length"))
+            return
+        if (
+            seg.heard_speech
+            and not turn.interim_inflight
+            and seg.speech_ms - turn.last_interim_speech_ms >= self.settings.interim_interval_ms
+        ):
+            self._start_interim(turn)
+
+    def _start_interim(self, turn: _Turn) -> None:
+        turn.interim_inflight = True
+        turn.last_interim_speech_ms = turn.segmenter.speech_ms
+        audio = turn.segmenter.voiced_audio()
+        stt = self.ctx.engines.stt
+
+        async def run() -> None:
+            try:
+                result = await self.ctx.engines.stt_queue.run(
+                    lambda: stt.transcribe(audio, final=False),
+                    PRIORITY_NORMAL,
+                    is_stale=lambda: self._stale(turn),
+                )
+            except StaleWorkError:
+                return
+            finally:
+                turn.interim_inflight = False
+            if not self._stale(turn) and result.text and result.text != turn.last_interim_text:
+                turn.last_interim_text = result.text
+                await self._send(p.TranscriptMsg(turn.question.id, result.text, False))
+
+        self._spawn(run())
+
+    def _arrival_of(self, turn: _Turn, position_ms: int) -> float | None:
+        """Server clock time at which the input sample at ``position_ms`` arrived."""
+        for end_ms, arrived in turn.arrivals:
+            if end_ms >= position_ms:
+                return arrived
+        return turn.arrivals[-1][1] if turn.arrivals else None
+
+    # ------------------------------------------------------------------ turn end
+
+    async def end_turn(self, reason: str, text_answer: str | None = None) -> None:
+        async with self._turn_lock:
+            turn = self._turn
+            if turn is None or turn.ending or self._closed:
+                return
+            if self.status != InterviewStatus.IN_PROGRESS:
+                await self.error(p.INTERVIEW_NOT_ACTIVE, f"the interview is {self.status.value}")
+                return
+            turn.ending = True
+            if self._timer is not None:
+                self._timer.cancel()
+            await self._finish_turn(turn, reason, text_answer)
+
+    async def _finish_turn(self, turn: _Turn, reason: str, text_answer: str | None) -> None:
+        t_end = time.monotonic()
+        seg = turn.segmenter
+        tail = self._decoder.flush()
+        if tail.size:
+            seg.feed(tail)
+        last_voice_at = (
+            self._arrival_of(turn, seg.last_voiced_end_ms)
+            if seg.last_voiced_end_ms is not None
+            else None
+        )
+        transcript = Transcript("")
+        stt_ms: float | None = None
+        if text_answer is not None:
+            source, text = "text", text_answer.strip()
+        elif seg.heard_speech:
+            source = "voice"
+            audio = seg.voiced_audio()
+            stt = self.ctx.engines.stt
+            t0 = time.monotonic()
+            transcript = await self.ctx.engines.stt_queue.run(
+                lambda: stt.transcribe(audio, final=True), PRIORITY_FINAL
+            )
+            stt_ms = (time.monotonic() - t0) * 1000
+            text = transcript.text
+        else:
+            source, text = "none", ""
+        question = turn.question
+        if source != "text":
+            await self._send(p.TranscriptMsg(question.id, text, True))
+        try:
+            answer, _ = await self.ctx.repo.record_answer(
+                self.interview_id,
+                question.id,
+                source=source,
+                transcript=text,
+                end_reason=reason,
+                speech_ms=seg.speech_ms,
+                stt=transcript.to_dict() if source == "voice" else {},
+            )
+        except AlreadyAnsweredError:
+            self._answered.add(question.id)
+            await self.error(p.INVALID_MESSAGE, "this question was already answered")
+            await self._ask_current()
+            return
+        self._answered.add(question.id)
+        self.ctx.evaluations.schedule(self.interview_id, answer.id, question, text)
+        # The next question goes out at once; its audio was synthesized during the turn.
+        next_q = self._current_question()
+        first_audio_at: float | None = None
+        if next_q is not None:
+            first_audio_at = await self._ask(next_q, new_turn=True)
+        else:
+            self._turn = None
+        metrics = self._metrics(turn, t_end, last_voice_at, stt_ms, first_audio_at, reason)
+        await self._send(p.TurnMetricsMsg(question.id, metrics))
+        await self.ctx.repo.save_timing(answer.id, self.interview_id, question.id, metrics)
+        self.ctx.metrics.observe_turn(metrics)
+        self.log.info(
+            "turn ended",
+            extra={"turn": question.position, "question_id": question.id, "reason": reason,
+                   "source": source, "latency_ms": metrics},
+        )
+
+    def _metrics(
+        self,
+        turn: _Turn,
+        t_end: float,
+        last_voice_at: float | None,
+        stt_ms: float | None,
+        first_audio_at: float | None,
+        reason: str,
+    ) -> dict[str, Any]:
+        def ms(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None else round((b - a) * 1000, 1)
+
+        return {
+            "end_of_turn": ms(last_voice_at, t_end),
+            "stt_final": None if stt_ms is None else round(stt_ms, 1),
+            "tts_first_audio": ms(t_end, first_audio_at),
+            "voice_to_voice": ms(last_voice_at, first_audio_at),
+            "turn_total": ms(turn.started, t_end),
+            "speech_ms": turn.segmenter.speech_ms,
+            "end_reason": reason,
+        }
+
+    async def _text_answer(self, msg: p.TextAnswer) -> None:
+        turn = self._turn
+        if turn is None or self.status != InterviewStatus.IN_PROGRESS:
+            await self.error(p.INTERVIEW_NOT_ACTIVE, f"the interview is {self.status.value}")
+            return
+        if msg.question_id != turn.question.id:
+            await self.error(
+                p.INVALID_MESSAGE,
+                f"question_id {msg.question_id[:64]!r} is not the current question "
+                f"({turn.question.id})",
+            )
+            return
+        self._spawn(self.end_turn("text_answer", msg.answer_text))
+
+    async def _resend_question(self) -> None:
+        if self.status != InterviewStatus.IN_PROGRESS:
+            await self.error(p.INTERVIEW_NOT_ACTIVE, f"the interview is {self.status.value}")
+            return
+        turn = self._turn
+        if turn is None or turn.ending:
+            return
+        await self._ask(turn.question, new_turn=False)
+
+    # ------------------------------------------------------------------ pause / resume
+
+    async def _set_status(self, target: InterviewStatus) -> bool:
+        try:
+            row = await self.ctx.repo.set_status(self.interview_id, target)
+        except InvalidTransitionError as e:
+            await self.error(p.INTERVIEW_NOT_ACTIVE, str(e))
+            return False
+        except NotFoundError as e:
+            await self.error(p.INTERVIEW_NOT_FOUND, str(e))
+            return False
+        self.status = InterviewStatus(row.status)
+        return True
+
+    async def _pause(self) -> None:
+        if not await self._set_status(InterviewStatus.PAUSED):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._turn is not None:
+            self._turn.segmenter.reset()
+        await self._send_session()
+
+    async def _resume(self) -> None:
+        if not await self._set_status(InterviewStatus.IN_PROGRESS):
+            return
+        await self._send_session()
+        await self._ask_current()
+
+    # ------------------------------------------------------------------ evaluations
+
+    async def _on_evaluation(self, event: EvaluationEvent) -> None:
+        if event.row is None:
+            await self.error(
+                p.EVALUATION_FAILED,
+                f"evaluation of answer {event.answer_id} failed"
+                + (" for good; it is stored as failed" if event.final_failure else "; retrying"),
+            )
+            return
+        row = event.row
+        await self._send(
+            p.EvaluationMsg(
+                event.answer_id,
+                event.question_id,
+                row.score,
+                row.feedback,
+                list(row.strengths),
+                list(row.weaknesses),
+                {"status": row.status},
+            )
+        )
+
+    async def _on_complete(self, interview_id: str, overall: OverallScore) -> None:
+        if self._completed_sent:
+            return
+        self._completed_sent = True
+        self.status = InterviewStatus.COMPLETED
+        await self._send(
+            p.InterviewCompleteMsg(
+                overall.score,
+                self.feedback_url,
+                {"assessed": overall.assessed, "not_assessed": overall.not_assessed},
+            )
+        )
+

@@ -1,0 +1,1 @@
+"""aiohttp server: app factory (composition root), REST, WebSocket, auth, static client."""

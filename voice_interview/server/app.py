@@ -1,0 +1,95 @@
+"""The app factory: the composition root that builds the store, engines and handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from voice_interview.engines.registry import Engines, load_engines
+from voice_interview.interview.evaluations import EvaluationService
+from voice_interview.interview.evaluator import Evaluator
+from voice_interview.server import rest, static, ws
+from voice_interview.server.auth import Authenticator
+from voice_interview.server.context import AppContext
+from voice_interview.server.errors import error_middleware
+from voice_interview.server.metrics import Metrics
+from voice_interview.settings import Settings
+from voice_interview.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+EngineLoader = Callable[[Settings], Engines]
+
+
+async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        engines = await loop.run_in_executor(None, loader, ctx.settings)
+    except Exception as e:  # reported on /health and in the log, the server stays up
+        ctx.load_error = f"{type(e).__name__}: {e}"
+        log.error("model loading failed: %s", ctx.load_error)
+        return
+    for q in engines.queues:
+        q.on_done = ctx.metrics.observe_engine
+    evaluator = Evaluator(
+        engines.llm,
+        engines.embedder,
+        feedback_max_tokens=ctx.settings.llm_feedback_max_tokens,
+        seed=ctx.settings.llm_seed,
+        temperature=ctx.settings.llm_temperature,
+    )
+    evaluations = EvaluationService(ctx.repo, evaluator, engines.llm_queue)
+    evaluations.on_latency = ctx.metrics.evaluation.observe
+    ctx.set_engines(engines, evaluations)
+    redone = await evaluations.resume_pending()
+    if redone:
+        log.info("redoing evaluations left pending by an earlier stop", extra={"count": redone})
+
+
+def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=max(1 << 20, settings.max_cv_chars * 4 + 4096),
+    )
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        repo = Repository(settings.database_url)
+        await repo.init()
+        admin_keys = settings.all_admin_keys
+        if not admin_keys:
+            admin_keys = [await repo.get_or_create_secret("admin_key", 24)]
+            log.warning(
+                "VI_ADMIN_KEY is not set; using the generated recruiter key stored in the "
+                "database: %s",
+                admin_keys[0],
+            )
+        secret = settings.token_secret or await repo.get_or_create_secret("token_secret")
+        ctx = AppContext(
+            settings=settings,
+            repo=repo,
+            auth=Authenticator(admin_keys, secret, settings.token_ttl_s),
+            metrics=Metrics(),
+        )
+        app[rest.CTX] = ctx
+        loading: asyncio.Task[None] | None = None
+        if settings.load_models:
+            loading = asyncio.create_task(_load_models(ctx, loader))
+        yield
+        if loading is not None and not loading.done():
+            loading.cancel()
+        for session in list(ctx.sessions.values()):
+            await session.close()
+        if ctx.ready:
+            await ctx.evaluations.drain()
+            ctx.engines.close()
+        await repo.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    rest.add_routes(app)
+    app.router.add_get("/ws/interviews/{id}", ws.interview_ws)
+    static.add_routes(app, Path(__file__).parent / "static")
+    return app

@@ -1,0 +1,122 @@
+"""The candidate's WebSocket: auth, limits, then one InterviewSession per connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+from aiohttp import WSMsgType, web
+
+from voice_interview import protocol as p
+from voice_interview.interview.conductor import InterviewSession
+from voice_interview.server.rest import ctx_of
+from voice_interview.store.repository import NotFoundError
+
+log = logging.getLogger(__name__)
+
+
+async def _refuse(ws: web.WebSocketResponse, code: str, message: str, close_code: int) -> None:
+    await ws.send_str(p.ErrorMsg(code, message).to_json())
+    await ws.close(code=close_code, message=code.encode())
+
+
+def _origin_allowed(request: web.Request, allowed: list[str]) -> bool:
+    origin = request.headers.get("Origin")
+    if not allowed or origin is None or "*" in allowed:
+        return True
+    return origin in allowed
+
+
+async def interview_ws(request: web.Request) -> web.WebSocketResponse:
+    ctx = ctx_of(request)
+    settings = ctx.settings
+    if not _origin_allowed(request, settings.allowed_origins):
+        raise web.HTTPForbidden(reason="origin not allowed")
+    ws = web.WebSocketResponse(
+        heartbeat=settings.heartbeat_s,
+        # aiohttp's own cap closes the socket (1009); ours, below it, answers with an error.
+        max_msg_size=settings.max_ws_message_bytes * 4,
+    )
+    await ws.prepare(request)
+    raw_id = request.match_info["id"]
+    who = ctx.auth.principal(request)
+    try:
+        interview_id = str(uuid.UUID(raw_id))
+    except ValueError:
+        interview_id = ""
+    if who is None or (who.role == "candidate" and who.interview_id != interview_id):
+        await _refuse(ws, p.UNAUTHORIZED, "a valid token for this interview is required",
+                      p.CLOSE_UNAUTHORIZED)
+        return ws
+    if not interview_id:
+        await _refuse(ws, p.INTERVIEW_NOT_FOUND, f"interview {raw_id[:64]} not found",
+                      p.CLOSE_NOT_FOUND)
+        return ws
+    try:
+        interview = await ctx.repo.get_interview(interview_id)
+    except NotFoundError as e:
+        await _refuse(ws, p.INTERVIEW_NOT_FOUND, str(e), p.CLOSE_NOT_FOUND)
+        return ws
+    if not ctx.ready:
+        await _refuse(ws, p.SERVER_BUSY, "models are still loading; try again shortly",
+                      p.CLOSE_OVERLOADED)
+        return ws
+    previous = ctx.sessions.get(interview_id)
+    if previous is None and len(ctx.sessions) >= settings.max_sessions:
+        await _refuse(ws, p.SERVER_BUSY, "too many interviews in progress; try again later",
+                      p.CLOSE_OVERLOADED)
+        return ws
+    if previous is not None:
+        # A reconnect supersedes the old socket (often half-dead after a network drop).
+        await previous.close()
+
+    async def send_text(text: str) -> None:
+        await ws.send_str(text)
+
+    async def send_bytes(data: bytes) -> None:
+        await ws.send_bytes(data)
+
+    session = InterviewSession(
+        ctx, interview, send_text, send_bytes, f"/api/interviews/{interview_id}/feedback"
+    )
+    ctx.sessions[interview_id] = session
+    session.on_close = ws.close
+    limit = settings.max_ws_message_bytes
+    try:
+        await session.start()
+        while not ws.closed:
+            try:
+                msg = await ws.receive(timeout=settings.idle_timeout_s)
+            except TimeoutError:
+                await _refuse(ws, p.INVALID_MESSAGE, "closed after being idle too long", 1000)
+                break
+            if msg.type == WSMsgType.TEXT:
+                if len(msg.data) > limit:
+                    await session.error(p.INVALID_MESSAGE, f"message is over {limit} bytes")
+                    continue
+                await session.handle_text(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                if len(msg.data) > limit:
+                    await session.error(p.INVALID_MESSAGE, f"audio frame is over {limit} bytes")
+                    continue
+                await session.handle_audio(msg.data)
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                break
+            elif msg.type == WSMsgType.ERROR:
+                log.info("websocket error: %s", ws.exception(), extra={"interview_id": interview_id})
+                break
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("session failed", extra={"interview_id": interview_id})
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str(p.ErrorMsg(p.INTERNAL_ERROR, "internal error").to_json())
+    finally:
+        if ctx.sessions.get(interview_id) is session:
+            del ctx.sessions[interview_id]
+        await session.close()
+        if not ws.closed:
+            await ws.close()
+    return ws

@@ -1,0 +1,130 @@
+"""SQLAlchemy 2 tables: candidates, CV analyses, interviews, questions, answers,
+evaluations and per-turn timings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CvAnalysisRow(Base):
+    __tablename__ = "cv_analyses"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    cv_text: Mapped[str] = mapped_column(Text)
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    experience_years: Mapped[float | None] = mapped_column(Float, nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InterviewRow(Base):
+    __tablename__ = "interviews"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    cv_analysis_id: Mapped[str | None] = mapped_column(
+        ForeignKey("cv_analyses.id", ondelete="SET NULL"), nullable=True
+    )
+    role: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    current_question_index: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer)
+    overall_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    questions: Mapped[list[QuestionRow]] = relationship(
+        order_by="QuestionRow.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class QuestionRow(Base):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("interview_id", "position"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    bank_id: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    question_type: Mapped[str] = mapped_column(String(16))
+    difficulty: Mapped[str] = mapped_column(String(8))
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    key_points: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class AnswerRow(Base):
+    __tablename__ = "answers"
+    # One answer per question: a turn that ends twice (a race, a replay) cannot store two.
+    __table_args__ = (UniqueConstraint("question_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(8))  # text | voice | none
+    transcript: Mapped[str] = mapped_column(Text, default="")
+    end_reason: Mapped[str] = mapped_column(String(32), default="")
+    speech_ms: Mapped[int] = mapped_column(Integer, default=0)
+    stt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # no_speech_prob, avg_logprob, words
+    audio_ogg: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvaluationRow(Base):
+    __tablename__ = "evaluations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    answer_id: Mapped[str] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), unique=True
+    )
+    # pending | scored | insufficient_data | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    strengths: Mapped[list[Any]] = mapped_column(default=list)
+    weaknesses: Mapped[list[Any]] = mapped_column(default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TurnTimingRow(Base):
+    __tablename__ = "turn_timings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(36))
+    latency_ms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerSecret(Base):
+    """Secrets generated on first start (token signing key, default admin key), kept across
+    restarts so candidate links survive a crash."""
+
+    __tablename__ = "server_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
