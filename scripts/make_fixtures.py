@@ -19,6 +19,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -208,10 +209,8 @@ ANSWERS = [
         "changing_requirements",
         "How do you keep a team aligned when requirements change?",
         [
-            "I write the change down in one place, usually the ticket, with the reason "
-            "behind it.",
-            "Then we talk about it in stand up, and I check which work in progress it "
-            "affects.",
+            "I write the change down in one place, usually the ticket, with the reason behind it.",
+            "Then we talk about it in stand up, and I check which work in progress it affects.",
             "Short iterations make these changes much cheaper.",
         ],
         "piper:joe",
@@ -286,7 +285,7 @@ def trim(pcm: Pcm, rel: float = 0.01, win: int = 160) -> Pcm:
 
 class Synth:
     def __init__(self) -> None:
-        self._piper = None
+        self._piper: Any = None  # PiperVoice, loaded on first use
 
     def sentence(self, text: str, voice: str, speed: float) -> Pcm:
         if voice.startswith("piper:"):
@@ -349,7 +348,10 @@ def build(answer: Answer, synth: Synth, rng: np.random.Generator) -> tuple[Pcm, 
             gap = answer.pause_after.get(i, GAP_S)
             if i in answer.pause_after:
                 pauses.append(
-                    {"start_s": round(cursor / RATE, 3), "end_s": round((cursor + int(gap * RATE)) / RATE, 3)}
+                    {
+                        "start_s": round(cursor / RATE, 3),
+                        "end_s": round((cursor + int(gap * RATE)) / RATE, 3),
+                    }
                 )
             parts.append(np.zeros(int(gap * RATE)))
             cursor += int(gap * RATE)
@@ -392,7 +394,8 @@ def main() -> None:
         pcm, entry = build(answer, synth, rng)
         sf.write(OUT / str(entry["file"]), pcm, RATE, subtype="PCM_16")
         manifest.append(entry)
-        print(f"{entry['file']:28s} {entry['voice']:12s} {entry['duration_s']:6.2f} s  {entry['pauses']}")
+        name, voice, seconds = entry["file"], entry["voice"], entry["duration_s"]
+        print(f"{name:28s} {voice:12s} {seconds:6.2f} s  pauses {entry['pauses']}")
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     total = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"{len(manifest)} files, {total / 1e6:.1f} MB")

@@ -80,18 +80,18 @@ def mux_opus(fmt: str, pcm16k: Pcm, options: dict[str, str] | None = None) -> by
     buf = io.BytesIO()
     with av.open(buf, "w", format=fmt, options=options or {}) as container:
         stream = container.add_stream("libopus", rate=48000)
-        stream.layout = "mono"  # type: ignore[union-attr]
+        stream.layout = "mono"
         for frame in _opus_frames(pcm16k):
-            for packet in stream.encode(frame):  # type: ignore[union-attr]
+            for packet in stream.encode(frame):
                 container.mux(packet)
-        for packet in stream.encode(None):  # type: ignore[union-attr]
+        for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
 
 
 def decode_with_pyav(data: bytes) -> Pcm:
     """Reference decode of a container stream to 16 kHz mono."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.audio[0]
         frames = list(container.decode(stream))
     rs = AudioResampler(format="s16", layout="mono", rate=16000)

@@ -181,8 +181,7 @@ class PcmDecoder:
         self._odd = bytes(data[usable:])
         if usable == 0:
             return _empty()
-        # frombuffer is a zero-copy view; copy only when it would alias the caller's bytes
-        # on the pass-through (16 kHz) path, where we hand the array on.
+        # A copy (astype): the caller may reuse a bytearray, and at 16 kHz we hand it on.
         pcm = np.frombuffer(data, dtype="<i2", count=usable // 2).astype(np.int16)
         return self._rs.push(pcm)
 
@@ -254,13 +253,18 @@ class _StreamDecoder:
     decoded so far, and errors that are raised only once the good audio is kept aside."""
 
     def __init__(self) -> None:
+        self.discarded_bytes = 0  # bytes skipped as corrupt or truncated, over all streams
+        self._start()
+
+    def _start(self) -> None:
+        """State of one stream; called again after ``flush`` so a new stream can follow."""
         self._buf = bytearray()
         self._out: list[Pcm] = []
         self._errors: list[str] = []
         self._core: _OpusCore | None = None
         self._ready = False  # codec headers parsed: audio packets can follow
         self._in_sync = True  # False while skipping a corrupt stretch (reported once)
-        self.discarded_bytes = 0  # bytes skipped as corrupt or truncated
+        self._bytes_in = 0
 
     def _parse(self, final: bool) -> None:
         raise NotImplementedError
@@ -295,6 +299,7 @@ class _StreamDecoder:
 
     def feed(self, data: bytes) -> Pcm:
         if data:
+            self._bytes_in += len(data)
             self._buf += data
             self._parse(final=False)
         if self._errors:
@@ -304,7 +309,9 @@ class _StreamDecoder:
         return self._take()
 
     def flush(self) -> Pcm:
-        """Decode what is complete, drop a truncated tail, drain the resampler.
+        """End of the stream: decode what is complete, drop a truncated tail, drain the
+        resampler. The decoder is then ready for a new stream (a restarted MediaRecorder);
+        a recording that goes on across turns should not be flushed at each turn.
 
         Raises AudioDecodeError only when the stream produced no audio at all and was
         broken or cut off (before its headers, say); a stream cut short after some audio
@@ -312,15 +319,15 @@ class _StreamDecoder:
         the answer up to there is still worth transcribing.
         """
         self._parse(final=True)
-        if self._buf:
-            if not self._ready:
-                self._error(f"stream ended after {len(self._buf)} bytes, before its headers")
-            self.discarded_bytes += len(self._buf)
-            self._buf.clear()
+        if self._bytes_in and not self._ready:
+            self._error(f"stream ended after {self._bytes_in} bytes, before its headers")
+        self.discarded_bytes += len(self._buf)
+        self._buf.clear()
         if self._core is not None:
             self._out.append(self._core.rs.flush())
-        errors, self._errors = self._errors, []
+        errors = self._errors
         out = self._take()
+        self._start()
         if errors and out.size == 0:
             raise AudioDecodeError("; ".join(dict.fromkeys(errors)))
         return out
@@ -339,8 +346,8 @@ def _ogg_crc(page: bytes | bytearray) -> int:
 class OggOpusDecoder(_StreamDecoder):
     """Ogg/Opus byte stream (MediaRecorder ``audio/ogg;codecs=opus``) in arbitrary chunks."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def _start(self) -> None:
+        super()._start()
         self._serial: int | None = None
         self._packet = bytearray()  # a packet continued across pages
         self._packet_ok = True  # False after a lost page: the continuation is unusable
@@ -348,6 +355,21 @@ class OggOpusDecoder(_StreamDecoder):
         self._pre_skip = 0
         self._decoded48 = 0  # 48 kHz samples out of the decoder (after pre-skip)
         self._end48: int | None = None  # from the last page's granule: trims final padding
+        self._eos = False
+
+    def _chain(self, serial: int) -> None:
+        """A new Opus stream after the end of ours (chained Ogg, a restarted recorder)."""
+        if self._core is not None:
+            self._out.append(self._core.rs.flush())
+        self._core = None
+        self._serial = serial
+        self._packet.clear()
+        self._packet_ok = True
+        self._headers_seen = 0
+        self._pre_skip = 0
+        self._decoded48 = 0
+        self._end48 = None
+        self._eos = False
 
     def _parse(self, final: bool) -> None:
         buf = self._buf
@@ -414,8 +436,11 @@ class OggOpusDecoder(_StreamDecoder):
         flags = page[5]
         granule, serial = struct.unpack_from("<qI", page, 6)
         body = memoryview(page)[head_len:]
+        opus_start = bool(flags & 2) and bytes(body[:8]) == b"OpusHead"
+        if opus_start and self._eos:
+            self._chain(serial)  # whatever its serial: ours has ended
         if self._serial is None:
-            if flags & 2 and bytes(body[:8]) == b"OpusHead":
+            if opus_start:
                 self._serial = serial
             elif flags & 2:
                 return  # another logical stream's start (e.g. video): not ours
@@ -429,8 +454,10 @@ class OggOpusDecoder(_StreamDecoder):
                 self._error("Ogg packet cut short by the next page")
             self._packet.clear()
             self._packet_ok = True
-        if flags & 4 and granule >= 0:
-            self._end48 = granule - self._pre_skip
+        if flags & 4:
+            self._eos = True
+            if granule >= 0:
+                self._end48 = granule - self._pre_skip
         off = 0
         for lace in lacing:
             if self._packet_ok:
@@ -609,8 +636,8 @@ class WebmOpusDecoder(_StreamDecoder):
     _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
     _CLUSTER_MAGIC = b"\x1f\x43\xb6\x75"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def _start(self) -> None:
+        super()._start()
         self._skip = 0  # bytes of a skipped element still to come
         self._started = False  # EBML header seen
         self._track: int | None = None

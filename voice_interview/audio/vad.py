@@ -6,7 +6,10 @@ Raw webrtcvad decisions flicker (a click, a breath, one frame of noise), so:
   the reported position is where that voiced run began, not when we became sure;
 * inside speech, a lone voiced frame after a gap does not extend the speech (two voiced
   frames in a row do), so one blip cannot hold a turn open;
-* speech stops after ``hangover_ms`` without voice, reported at the last voiced sample;
+* speech stops after ``hangover_ms`` without voice, reported at the last voiced sample.
+  webrtcvad itself keeps saying "voiced" for ~80 ms after speech; frames at the end that
+  are far quieter than the segment's speech (``tail_drop_db``) are not counted as voice,
+  so ``last_voiced_end_ms`` (and the voice-to-voice latency built on it) is not flattered;
 * the turn ends once ``end_silence_ms`` of silence follows at least ``min_speech_ms`` of
   speech. ``end_silence_ms`` is a plain attribute: it may be changed between feeds
   (e.g. adapted to whether the candidate paused mid-sentence).
@@ -16,6 +19,7 @@ All positions are milliseconds of received input since the start of this turn (`
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal
@@ -44,7 +48,11 @@ class TurnSegmenter:
     """
 
     start_window = 10  # frames considered for a speech onset (200 ms at 20 ms frames)
-    start_min_voiced = 6  # voiced frames among them needed to call it speech
+    # Voiced frames among them needed to call it speech. webrtcvad adds ~4 frames of its
+    # own hangover to any voiced burst, so 8 rejects clicks and bursts up to 60 ms.
+    start_min_voiced = 8
+    tail_drop_db = 25.0  # end frames this far under the segment's mean level are not voice
+    tail_max_trim = 5  # ... at most this many (webrtcvad's hangover, not real speech)
     hangover_ms = 300  # silence after which a speech segment is closed
     squeeze_ms = 300  # longest silence kept between segments in voiced_audio()
 
@@ -79,6 +87,11 @@ class TurnSegmenter:
         self._received = 0  # samples fed
         self._framed = 0  # samples classified (whole frames)
         self._window: deque[bool] = deque(maxlen=self.start_window)
+        # Frame levels back to where a segment that is closing now may end.
+        depth = self.hangover_ms // self.frame_ms + self.tail_max_trim + 2
+        self._levels: deque[float] = deque(maxlen=depth)
+        self._seg_db_sum = 0.0  # level of the open segment's voiced frames
+        self._seg_db_count = 0
         self._prev_voiced = False
         self._in_speech = False
         self._seg_start = 0  # sample where the open segment began
@@ -125,7 +138,8 @@ class TurnSegmenter:
 
     def feed(self, pcm: npt.NDArray[np.int16]) -> list[VadEvent]:
         """Classify the new audio; events come in input order. ``end_of_turn`` comes once
-        per turn (until ``reset``); speech events keep coming after it."""
+        per turn (until ``reset``); speech events keep coming after it. The array is kept
+        (not copied) for ``voiced_audio``: do not modify it afterwards."""
         if pcm.dtype != np.int16:
             raise TypeError(f"expected int16 PCM, got {pcm.dtype}")
         if pcm.size == 0:
@@ -138,29 +152,36 @@ class TurnSegmenter:
         n = self._frame_len
         whole = data.size // n * n
         for i in range(0, whole, n):
-            voiced = self._vad.is_speech(data[i : i + n].tobytes(), self.sample_rate)
-            self._step(bool(voiced), events)
+            frame = data[i : i + n]
+            voiced = self._vad.is_speech(frame.tobytes(), self.sample_rate)
+            x = frame.astype(np.float32)
+            level_db = 10.0 * math.log10(float(np.dot(x, x)) / n + 1.0)
+            self._step(bool(voiced), level_db, events)
         self._rest = data[whole:].copy()
         return events
 
-    def _step(self, voiced: bool, events: list[VadEvent]) -> None:
+    def _step(self, voiced: bool, level_db: float, events: list[VadEvent]) -> None:
         n = self._frame_len
         start = self._framed
         end = start + n
         self._framed = end
         self._window.append(voiced)
+        self._levels.append(level_db)
         if not self._in_speech:
             if voiced and sum(self._window) >= self.start_min_voiced:
                 onset = self._onset(end)
                 self._in_speech = True
                 self._seg_start = onset
                 self._last_voiced_end = end
+                self._seg_db_sum, self._seg_db_count = level_db, 1
                 events.append(VadEvent("speech_started", self._ms(onset)))
         elif voiced:
             assert self._last_voiced_end is not None
             gap_frames = (start - self._last_voiced_end) // n
             if gap_frames <= 2 or self._prev_voiced:
                 self._last_voiced_end = end
+                self._seg_db_sum += level_db
+                self._seg_db_count += 1
         self._prev_voiced = voiced
         if self._last_voiced_end is None:
             return
@@ -194,8 +215,25 @@ class TurnSegmenter:
         floor = self._segments[-1][1] if self._segments else 0
         return max(onset, floor, 0)
 
+    def _trim_tail(self) -> None:
+        """Move the segment end back over quiet frames that webrtcvad's hangover called
+        voiced (only frames still in ``_levels``, i.e. recent ones)."""
+        assert self._last_voiced_end is not None
+        n = self._frame_len
+        cutoff = self._seg_db_sum / max(1, self._seg_db_count) - self.tail_drop_db
+        levels = list(self._levels)
+        for _ in range(self.tail_max_trim):
+            # index of the frame that ends at _last_voiced_end
+            idx = len(levels) - 1 - (self._framed - self._last_voiced_end) // n
+            if idx < 0 or self._last_voiced_end - n <= self._seg_start:
+                return
+            if levels[idx] >= cutoff:
+                return
+            self._last_voiced_end -= n
+
     def _close_segment(self, events: list[VadEvent]) -> None:
         assert self._last_voiced_end is not None
+        self._trim_tail()
         self._in_speech = False
         self._segments.append((self._seg_start, self._last_voiced_end))
         self._closed_ms += self._ms(self._last_voiced_end - self._seg_start)
@@ -212,7 +250,9 @@ class TurnSegmenter:
             segments.append((self._seg_start, self._received))  # open: up to now
         if not segments:
             return np.zeros(0, dtype=np.int16)
-        audio = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]  # later calls copy less
+        audio = self._chunks[0]
         pad = self.sample_rate * self.pre_roll_ms // 1000
         squeeze = self.sample_rate * self.squeeze_ms // 1000
         pieces: list[npt.NDArray[np.int16]] = []
