@@ -59,8 +59,12 @@ class ServerProcess:
                 self.proc.wait()
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None,
-                 db_path: Path | None = None, timeout: float = 120.0) -> ServerProcess:
+def start_server(
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    db_path: Path | None = None,
+    timeout: float = 120.0,
+) -> ServerProcess:
     """Start ``voice-interview serve`` on a free port and wait until /health says ok."""
     port = free_port()
     db = db_path or tmp / "vi.db"
@@ -78,7 +82,10 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None,
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "voice_interview.cli", "serve", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     server = ServerProcess(proc, port, db, log_path, env)
     deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import uuid
+
 import aiohttp
 import pytest
 
@@ -11,7 +12,6 @@ from tests.conftest import ServerProcess
 from tests.integration.client import ADMIN, WsLog, create_interview
 
 pytestmark = pytest.mark.models
-
 
 
 async def test_health_names_the_models(server: ServerProcess) -> None:
@@ -40,7 +40,11 @@ async def test_cv_analysis_then_interview_over_rest(server: ServerProcess) -> No
         assert analysis["experience_years"] == pytest.approx(6, abs=0.5)
         assert analysis["summary"]
         created = await create_interview(
-            http, server, n=5, candidate_id="jane", cv_analysis_id=analysis["id"],
+            http,
+            server,
+            n=5,
+            candidate_id="jane",
+            cv_analysis_id=analysis["id"],
             role="backend engineer",
         )
         assert created["status"] == "ready" and created["total"] == 5
@@ -74,7 +78,9 @@ async def test_missing_records_and_bad_input_get_clear_errors(server: ServerProc
     unknown = str(uuid.uuid4())
     async with aiohttp.ClientSession() as http:
         for path in ("", "/questions/current", "/feedback"):
-            async with http.get(f"{server.base}/api/interviews/{unknown}{path}", headers=ADMIN) as r:
+            async with http.get(
+                f"{server.base}/api/interviews/{unknown}{path}", headers=ADMIN
+            ) as r:
                 assert r.status == 404
                 assert (await r.json())["error"]["code"] == "INTERVIEW_NOT_FOUND"
         async with http.get(f"{server.base}/api/interviews/not-a-uuid", headers=ADMIN) as r:
@@ -104,13 +110,17 @@ async def test_missing_records_and_bad_input_get_clear_errors(server: ServerProc
         ) as r:
             assert r.status == 401
         # WebSocket: unknown interview closes 4404, a wrong token closes 4401.
-        async with http.ws_connect(f"{server.ws_base}/ws/interviews/{unknown}?token=test-admin-key") as ws:
+        async with http.ws_connect(
+            f"{server.ws_base}/ws/interviews/{unknown}?token=test-admin-key"
+        ) as ws:
             msg = await ws.receive_json()
             assert msg["code"] == "INTERVIEW_NOT_FOUND"
             await ws.receive()
             assert ws.close_code == 4404
         created = await create_interview(http, server, n=1)
-        async with http.ws_connect(f"{server.ws_base}/ws/interviews/{created['id']}?token=bad") as ws:
+        async with http.ws_connect(
+            f"{server.ws_base}/ws/interviews/{created['id']}?token=bad"
+        ) as ws:
             msg = await ws.receive_json()
             assert msg["code"] == "UNAUTHORIZED"
             await ws.receive()
@@ -174,8 +184,10 @@ async def test_whole_interview_by_text_with_reconnect(server: ServerProcess) -> 
             await log.send(
                 type="text_answer",
                 question_id=q2["question_id"],
-                answer_text="I would talk to the team, listen to their concerns, and agree on a plan "
-                "with clear owners and a deadline, then follow up on progress every week.",
+                answer_text=(
+                    "I would talk to the team, listen to their concerns, and agree on a plan "
+                    "with clear owners and a deadline, then follow up on progress every week."
+                ),
             )
             q3 = await log.next("question")
             assert q3["index"] == 2

@@ -20,11 +20,13 @@ def test_candidate_tokens_are_scoped_and_expire() -> None:
     assert auth.verify_candidate(token + "x") is None
     other = Authenticator(["k1"], SECRET + "-other", 60)
     assert other.verify_candidate(token) is None
-    expired = jwt.encode({"sub": "a", "scope": "candidate", "exp": int(time.time()) - 5}, SECRET,
-                         algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": "a", "scope": "candidate", "exp": int(time.time()) - 5}, SECRET, algorithm="HS256"
+    )
     assert auth.verify_candidate(expired) is None
-    wrong_scope = jwt.encode({"sub": "a", "scope": "admin", "exp": int(time.time()) + 60}, SECRET,
-                             algorithm="HS256")
+    wrong_scope = jwt.encode(
+        {"sub": "a", "scope": "admin", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
+    )
     assert auth.verify_candidate(wrong_scope) is None
 
 
@@ -66,3 +68,14 @@ async def test_queue_hands_exceptions_to_the_caller() -> None:
         await q.run(boom)
     assert await q.run(lambda: 42) == 42
     q.close()
+
+
+def test_rate_limiter_refills_over_time() -> None:
+    from voice_interview.server.ratelimit import RateLimiter
+
+    limiter = RateLimiter(per_minute=60)  # one token a second, burst of 60
+    assert all(limiter.take("a", now=0.0) == 0 for _ in range(60))
+    wait = limiter.take("a", now=0.0)
+    assert wait == pytest.approx(1.0, abs=0.01)
+    assert limiter.take("b", now=0.0) == 0  # other clients are not affected
+    assert limiter.take("a", now=2.5) == 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 
 import pytest
@@ -15,12 +16,19 @@ def parse(obj: object) -> p.ClientMessage:
 
 
 def test_session_update_defaults_and_rates() -> None:
-    msg = parse({"type": "session.update", "input_audio": {"encoding": "pcm_s16le", "sample_rate": 48000}})
+    msg = parse(
+        {"type": "session.update", "input_audio": {"encoding": "pcm_s16le", "sample_rate": 48000}}
+    )
     assert isinstance(msg, p.SessionUpdate)
     assert msg.input_audio == p.AudioFormat("pcm_s16le", 48000)
     assert msg.output_audio is None
-    opus = parse({"type": "session.update", "input_audio": {"encoding": "webm_opus"},
-                  "output_audio": {"encoding": "opus"}})
+    opus = parse(
+        {
+            "type": "session.update",
+            "input_audio": {"encoding": "webm_opus"},
+            "output_audio": {"encoding": "opus"},
+        }
+    )
     assert isinstance(opus, p.SessionUpdate)
     assert opus.input_audio == p.AudioFormat("webm_opus", 48000)
     assert opus.output_audio is not None and opus.output_audio.encoding == "opus"
@@ -45,7 +53,9 @@ def test_session_update_rejects_bad_audio(audio: object, code: str) -> None:
 
 def test_audio_chunk_decodes_base64() -> None:
     raw = b"\x01\x00\x02\x00"
-    msg = parse({"type": "audio_chunk", "chunk_data": base64.b64encode(raw).decode(), "is_final": True})
+    msg = parse(
+        {"type": "audio_chunk", "chunk_data": base64.b64encode(raw).decode(), "is_final": True}
+    )
     assert msg == p.AudioChunk(raw, True)
 
 
@@ -88,13 +98,25 @@ def test_simple_messages(kind: str) -> None:
 
 def test_server_messages_serialise_to_the_contract() -> None:
     q = json.loads(p.QuestionMsg("id1", "Why?", "technical", "easy", 0, 3).to_json())
-    assert q == {"type": "question", "question_id": "id1", "text": "Why?",
-                 "question_type": "technical", "difficulty": "easy", "index": 0, "total": 3}
-    ev = json.loads(p.EvaluationMsg("a", "q", 71.5, "ok", ["s"], ["w"], {"status": "scored"}).to_json())
+    assert q == {
+        "type": "question",
+        "question_id": "id1",
+        "text": "Why?",
+        "question_type": "technical",
+        "difficulty": "easy",
+        "index": 0,
+        "total": 3,
+    }
+    ev = json.loads(
+        p.EvaluationMsg("a", "q", 71.5, "ok", ["s"], ["w"], {"status": "scored"}).to_json()
+    )
     assert ev["type"] == "evaluation" and ev["score"] == 71.5 and ev["status"] == "scored"
     assert "extra" not in ev
-    s = json.loads(p.SessionMsg.build("i", "ready", p.DEFAULT_INPUT_AUDIO,
-                                      p.AudioFormat("pcm_s16le", 22050), total=3).to_json())
+    s = json.loads(
+        p.SessionMsg.build(
+            "i", "ready", p.DEFAULT_INPUT_AUDIO, p.AudioFormat("pcm_s16le", 22050), total=3
+        ).to_json()
+    )
     assert s["input_audio"] == {"encoding": "pcm_s16le", "sample_rate": 16000}
     assert s["total"] == 3
 
@@ -110,18 +132,33 @@ def test_any_text_either_parses_or_is_a_protocol_error(raw: str | bytes) -> None
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["session.update", "audio_chunk", "text_answer", "ping", "x"]),
-       st.dictionaries(st.sampled_from(["input_audio", "output_audio", "chunk_data", "is_final",
-                                        "question_id", "answer_text", "encoding", "sample_rate"]),
-                       json_values, max_size=5))
+@given(
+    st.sampled_from(["session.update", "audio_chunk", "text_answer", "ping", "x"]),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "input_audio",
+                "output_audio",
+                "chunk_data",
+                "is_final",
+                "question_id",
+                "answer_text",
+                "encoding",
+                "sample_rate",
+            ]
+        ),
+        json_values,
+        max_size=5,
+    ),
+)
 def test_structured_garbage_never_crashes_the_parser(kind: str, fields: dict[str, object]) -> None:
-    try:
+    with contextlib.suppress(p.ProtocolError):
         p.parse_client_message(json.dumps({"type": kind, **fields}))
-    except p.ProtocolError:
-        pass

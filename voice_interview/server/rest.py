@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -199,7 +200,11 @@ async def start_interview(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     interview_id = _uuid_param(request)
     ctx.auth.require_interview_access(request, interview_id)
-    await _interview(ctx, interview_id)
+    current = await _interview(ctx, interview_id)
+    if current.status != InterviewStatus.READY.value:
+        # Resuming a paused interview is the candidate's WebSocket `resume`, not a start.
+        raise ApiError(409, "INTERVIEW_NOT_ACTIVE", f"interview is {current.status}; only a "
+                       "ready interview can be started")
     try:
         row = await ctx.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
     except InvalidTransitionError as e:
@@ -247,8 +252,10 @@ async def export_interview(request: web.Request) -> web.Response:
     ctx.auth.require_recruiter(request)
     interview = await _interview(ctx, interview_id)
     report = build_report(interview, await ctx.repo.answer_records(interview_id))
-    return web.json_response(report, headers={
-        "Content-Disposition": f'attachment; filename="interview-{interview_id}.json"'})
+    return web.json_response(
+        report,
+        headers={"Content-Disposition": f'attachment; filename="interview-{interview_id}.json"'},
+    )
 
 
 async def delete_interview(request: web.Request) -> web.Response:
@@ -274,6 +281,13 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=ctx.metrics.render(), content_type="text/plain", charset="utf-8")
 
 
+OPENAPI_SPEC = Path(__file__).with_name("openapi.yaml")
+
+
+async def openapi_spec(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(OPENAPI_SPEC, headers={"Content-Type": "text/yaml; charset=utf-8"})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
@@ -286,3 +300,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/interviews/{id}/questions/current", current_question)
     app.router.add_get("/api/interviews/{id}/feedback", feedback)
     app.router.add_get("/api/interviews/{id}/export", export_interview)
+    app.router.add_get("/api/openapi.yaml", openapi_spec)

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import uuid
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from voice_interview import protocol as p
 from voice_interview.interview.conductor import InterviewSession
@@ -29,6 +29,25 @@ def _origin_allowed(request: web.Request, allowed: list[str]) -> bool:
     return origin in allowed
 
 
+FIRST_MESSAGE_WAIT_S = 0.3
+
+
+async def _first_message(ws: web.WebSocketResponse) -> WSMessage | None:
+    try:
+        msg = await ws.receive(timeout=FIRST_MESSAGE_WAIT_S)
+    except TimeoutError:
+        return None
+    return msg if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None
+
+
+def _as_session_update(text: str) -> p.SessionUpdate | None:
+    try:
+        msg = p.parse_client_message(text)
+    except p.ProtocolError:
+        return None  # handled (with its error) by the session like any other message
+    return msg if isinstance(msg, p.SessionUpdate) else None
+
+
 async def interview_ws(request: web.Request) -> web.WebSocketResponse:
     ctx = ctx_of(request)
     settings = ctx.settings
@@ -47,12 +66,14 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
     except ValueError:
         interview_id = ""
     if who is None or (who.role == "candidate" and who.interview_id != interview_id):
-        await _refuse(ws, p.UNAUTHORIZED, "a valid token for this interview is required",
-                      p.CLOSE_UNAUTHORIZED)
+        await _refuse(
+            ws, p.UNAUTHORIZED, "a valid token for this interview is required", p.CLOSE_UNAUTHORIZED
+        )
         return ws
     if not interview_id:
-        await _refuse(ws, p.INTERVIEW_NOT_FOUND, f"interview {raw_id[:64]} not found",
-                      p.CLOSE_NOT_FOUND)
+        await _refuse(
+            ws, p.INTERVIEW_NOT_FOUND, f"interview {raw_id[:64]} not found", p.CLOSE_NOT_FOUND
+        )
         return ws
     try:
         interview = await ctx.repo.get_interview(interview_id)
@@ -60,13 +81,18 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
         await _refuse(ws, p.INTERVIEW_NOT_FOUND, str(e), p.CLOSE_NOT_FOUND)
         return ws
     if not ctx.ready:
-        await _refuse(ws, p.SERVER_BUSY, "models are still loading; try again shortly",
-                      p.CLOSE_OVERLOADED)
+        await _refuse(
+            ws, p.SERVER_BUSY, "models are still loading; try again shortly", p.CLOSE_OVERLOADED
+        )
         return ws
     previous = ctx.sessions.get(interview_id)
     if previous is None and len(ctx.sessions) >= settings.max_sessions:
-        await _refuse(ws, p.SERVER_BUSY, "too many interviews in progress; try again later",
-                      p.CLOSE_OVERLOADED)
+        await _refuse(
+            ws,
+            p.SERVER_BUSY,
+            "too many interviews in progress; try again later",
+            p.CLOSE_OVERLOADED,
+        )
         return ws
     if previous is not None:
         # A reconnect supersedes the old socket (often half-dead after a network drop).
@@ -85,7 +111,20 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
     session.on_close = ws.close
     limit = settings.max_ws_message_bytes
     try:
+        # session.update may come first: wait a moment for it, so that even the first
+        # question's audio goes out in the encoding the client asked for.
+        first = await _first_message(ws)
+        if first is not None and first.type == WSMsgType.TEXT:
+            update = _as_session_update(first.data)
+            if update is not None:
+                await session.apply_session_update(update)
+                first = None
         await session.start()
+        if first is not None:
+            if first.type == WSMsgType.TEXT:
+                await session.handle_text(first.data)
+            elif first.type == WSMsgType.BINARY:
+                await session.handle_audio(first.data)
         while not ws.closed:
             try:
                 msg = await ws.receive(timeout=settings.idle_timeout_s)
@@ -105,7 +144,9 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 break
             elif msg.type == WSMsgType.ERROR:
-                log.info("websocket error: %s", ws.exception(), extra={"interview_id": interview_id})
+                log.info(
+                    "websocket error: %s", ws.exception(), extra={"interview_id": interview_id}
+                )
                 break
     except asyncio.CancelledError:
         raise

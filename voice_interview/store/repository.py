@@ -20,7 +20,12 @@ from typing import Any
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from voice_interview.domain.interview import InterviewStatus, transition
 from voice_interview.store.tables import (

@@ -1,0 +1,1 @@
+"""Protocol client, load generator and metrics for ``voice-interview bench``."""
