@@ -95,7 +95,9 @@ _SKILL_TABLE: tuple[Skill, ...] = (
     _t("swift", "Swift", ["swiftui"], exact=["Swift"], implies=["ios"]),
     _t("dart", "Dart", ["flutter"], implies=["mobile"]),
     # Frontend.
-    _t("react", "React", ["react.js", "reactjs", "react hooks"], implies=["javascript", "frontend"]),
+    _t(
+        "react", "React", ["react.js", "reactjs", "react hooks"], implies=["javascript", "frontend"]
+    ),
     _t("nextjs", "Next.js", ["next.js", "next js"], implies=["react"]),
     _t("redux", "Redux", ["redux toolkit"], implies=["react"]),
     _t("vue", "Vue", ["vue.js", "vuejs", "nuxt", "nuxt.js"], implies=["javascript", "frontend"]),
@@ -117,8 +119,14 @@ _SKILL_TABLE: tuple[Skill, ...] = (
     _t(
         "mobile",
         "mobile development",
-        ["mobile apps", "mobile app", "mobile development", "mobile developer", "app store",
-         "google play"],
+        [
+            "mobile apps",
+            "mobile app",
+            "mobile development",
+            "mobile developer",
+            "app store",
+            "google play",
+        ],
     ),
     _t("android", "Android", ["jetpack compose", "android sdk"], implies=["mobile"]),
     _t("ios", "iOS", ["uikit", "xcode", "objective-c", "core data"], implies=["mobile"]),
@@ -129,156 +137,489 @@ _SKILL_TABLE: tuple[Skill, ...] = (
     _t("mysql", "MySQL", ["mariadb"], implies=["sql"]),
     _t("sqlite", "SQLite", implies=["sql"]),
     _t("sql server", "SQL Server", ["ms sql", "mssql"], implies=["sql"]),
-    _t("databases", "databases", ["database", "rdbms", "relational databases", "orm", "sqlalchemy"]),
+    _t(
+        "databases", "databases", ["database", "rdbms", "relational databases", "orm", "sqlalchemy"]
+    ),
     _t("nosql", "NoSQL", ["cassandra", "couchdb", "document databases"], implies=["databases"]),
     _t("mongodb", "MongoDB", ["mongo"], implies=["nosql"]),
     _t("dynamodb", "DynamoDB", implies=["nosql", "aws"]),
     _t("redis", "Redis", implies=["caching"]),
     _t("elasticsearch", "Elasticsearch", ["opensearch", "elastic search"]),
-    _t("data modeling", "data modeling", ["data modelling", "dimensional modeling",
-                                          "dimensional modelling", "star schema", "schema design"]),
+    _t(
+        "data modeling",
+        "data modeling",
+        [
+            "data modelling",
+            "dimensional modeling",
+            "dimensional modelling",
+            "star schema",
+            "schema design",
+        ],
+    ),
     # Architecture and APIs.
-    _t("system design", "system design", ["systems design", "software architecture",
-                                          "system architecture", "scalable systems"]),
-    _t("distributed systems", "distributed systems", ["distributed system",
-                                                      "distributed computing"]),
-    _t("microservices", "microservices", ["microservice", "micro-services",
-                                          "service-oriented architecture"]),
+    _t(
+        "system design",
+        "system design",
+        ["systems design", "software architecture", "system architecture", "scalable systems"],
+    ),
+    _t(
+        "distributed systems",
+        "distributed systems",
+        ["distributed system", "distributed computing"],
+    ),
+    _t(
+        "microservices",
+        "microservices",
+        ["microservice", "micro-services", "service-oriented architecture"],
+    ),
     _t("caching", "caching", ["cache", "memcached", "cdn"]),
-    _t("messaging", "messaging", ["message queue", "message queues", "message broker",
-                                  "message brokers", "sqs", "pub/sub", "celery", "event-driven"]),
+    _t(
+        "messaging",
+        "messaging",
+        [
+            "message queue",
+            "message queues",
+            "message broker",
+            "message brokers",
+            "sqs",
+            "pub/sub",
+            "celery",
+            "event-driven",
+        ],
+    ),
     _t("kafka", "Kafka", ["apache kafka", "kafka streams"], implies=["messaging"]),
     _t("rabbitmq", "RabbitMQ", implies=["messaging"]),
     _t("api design", "API design", ["api", "apis", "web services", "openapi", "swagger"]),
-    _t("rest", "REST", ["rest api", "rest apis", "restful"], exact=["REST"],
-       implies=["api design", "http"]),
+    _t(
+        "rest",
+        "REST",
+        ["rest api", "rest apis", "restful"],
+        exact=["REST"],
+        implies=["api design", "http"],
+    ),
     _t("graphql", "GraphQL", implies=["api design"]),
     _t("grpc", "gRPC", ["protobuf", "protocol buffers"], implies=["api design"]),
     _t("http", "HTTP", ["https", "http/2", "websockets", "websocket"]),
-    _t("networking", "networking", ["tcp/ip", "tcp", "udp", "network protocols", "load balancing",
-                                    "load balancers", "nginx", "vpn"]),
+    _t(
+        "networking",
+        "networking",
+        [
+            "tcp/ip",
+            "tcp",
+            "udp",
+            "network protocols",
+            "load balancing",
+            "load balancers",
+            "nginx",
+            "vpn",
+        ],
+    ),
     _t("dns", "DNS", implies=["networking"]),
-    _t("concurrency", "concurrency", ["concurrent programming", "multithreading",
-                                      "multi-threading", "multithreaded", "asyncio", "async/await",
-                                      "parallel processing", "parallelism"]),
-    _t("performance", "performance tuning", ["performance tuning", "performance optimization",
-                                             "performance optimisation", "profiling",
-                                             "web performance", "core web vitals", "lighthouse",
-                                             "load testing"]),
+    _t(
+        "concurrency",
+        "concurrency",
+        [
+            "concurrent programming",
+            "multithreading",
+            "multi-threading",
+            "multithreaded",
+            "asyncio",
+            "async/await",
+            "parallel processing",
+            "parallelism",
+        ],
+    ),
+    _t(
+        "performance",
+        "performance tuning",
+        [
+            "performance tuning",
+            "performance optimization",
+            "performance optimisation",
+            "profiling",
+            "web performance",
+            "core web vitals",
+            "lighthouse",
+            "load testing",
+        ],
+    ),
     _t("algorithms", "algorithms", ["algorithm", "algorithmic", "competitive programming"]),
     _t("data structures", "data structures"),
-    _t("security", "security", ["owasp", "penetration testing", "pentesting", "oauth", "oauth2",
-                                "openid connect", "sso", "encryption", "tls", "ssl", "appsec",
-                                "devsecops", "vulnerability management", "secure coding"]),
+    _t(
+        "security",
+        "security",
+        [
+            "owasp",
+            "penetration testing",
+            "pentesting",
+            "oauth",
+            "oauth2",
+            "openid connect",
+            "sso",
+            "encryption",
+            "tls",
+            "ssl",
+            "appsec",
+            "devsecops",
+            "vulnerability management",
+            "secure coding",
+        ],
+    ),
     # Quality.
-    _t("testing", "testing", ["unit tests", "unit testing", "tdd", "test-driven development",
-                              "integration tests", "integration testing", "pytest", "jest",
-                              "junit", "mocha", "vitest", "unittest", "testng", "rspec",
-                              "quality assurance", "test plans", "test cases"], exact=["QA"]),
-    _t("test automation", "test automation", ["automated tests", "automated testing",
-                                              "selenium", "cypress", "playwright", "appium",
-                                              "end-to-end tests", "e2e tests", "e2e testing"],
-       implies=["testing"]),
+    _t(
+        "testing",
+        "testing",
+        [
+            "unit tests",
+            "unit testing",
+            "tdd",
+            "test-driven development",
+            "integration tests",
+            "integration testing",
+            "pytest",
+            "jest",
+            "junit",
+            "mocha",
+            "vitest",
+            "unittest",
+            "testng",
+            "rspec",
+            "quality assurance",
+            "test plans",
+            "test cases",
+        ],
+        exact=["QA"],
+    ),
+    _t(
+        "test automation",
+        "test automation",
+        [
+            "automated tests",
+            "automated testing",
+            "selenium",
+            "cypress",
+            "playwright",
+            "appium",
+            "end-to-end tests",
+            "e2e tests",
+            "e2e testing",
+        ],
+        implies=["testing"],
+    ),
     _t("debugging", "debugging", ["troubleshooting", "root cause analysis"]),
-    _t("code review", "code review", ["code reviews", "reviewing pull requests",
-                                      "pull request reviews"]),
-    _t("technical debt", "technical debt", ["tech debt", "refactoring", "legacy code",
-                                            "legacy systems", "legacy system"]),
+    _t(
+        "code review",
+        "code review",
+        ["code reviews", "reviewing pull requests", "pull request reviews"],
+    ),
+    _t(
+        "technical debt",
+        "technical debt",
+        ["tech debt", "refactoring", "legacy code", "legacy systems", "legacy system"],
+    ),
     # Delivery and operations.
     _t("git", "Git", ["github", "gitlab", "bitbucket", "version control"]),
-    _t("ci/cd", "CI/CD", ["ci", "cicd", "ci pipelines", "github actions", "gitlab ci", "jenkins",
-                          "circleci", "continuous integration", "continuous delivery",
-                          "continuous deployment", "argo cd", "argocd"]),
-    _t("docker", "Docker", ["dockerfile", "docker compose", "docker-compose", "containerization",
-                            "containerisation", "containerized", "containerised", "containers"]),
-    _t("kubernetes", "Kubernetes", ["k8s", "eks", "gke", "aks", "openshift", "kubectl"],
-       exact=["Helm"], implies=["docker"]),
-    _t("cloud", "cloud", ["cloud computing", "cloud infrastructure", "cloud-native",
-                          "cloud native", "cloud platforms", "serverless"]),
-    _t("aws", "AWS", ["amazon web services", "aws lambda", "cloudwatch", "cloudformation"],
-       exact=["EC2", "S3", "RDS", "ECS"], implies=["cloud"]),
+    _t(
+        "ci/cd",
+        "CI/CD",
+        [
+            "ci",
+            "cicd",
+            "ci pipelines",
+            "github actions",
+            "gitlab ci",
+            "jenkins",
+            "circleci",
+            "continuous integration",
+            "continuous delivery",
+            "continuous deployment",
+            "argo cd",
+            "argocd",
+        ],
+    ),
+    _t(
+        "docker",
+        "Docker",
+        [
+            "dockerfile",
+            "docker compose",
+            "docker-compose",
+            "containerization",
+            "containerisation",
+            "containerized",
+            "containerised",
+            "containers",
+        ],
+    ),
+    _t(
+        "kubernetes",
+        "Kubernetes",
+        ["k8s", "eks", "gke", "aks", "openshift", "kubectl"],
+        exact=["Helm"],
+        implies=["docker"],
+    ),
+    _t(
+        "cloud",
+        "cloud",
+        [
+            "cloud computing",
+            "cloud infrastructure",
+            "cloud-native",
+            "cloud native",
+            "cloud platforms",
+            "serverless",
+        ],
+    ),
+    _t(
+        "aws",
+        "AWS",
+        ["amazon web services", "aws lambda", "cloudwatch", "cloudformation"],
+        exact=["EC2", "S3", "RDS", "ECS"],
+        implies=["cloud"],
+    ),
     _t("gcp", "GCP", ["google cloud", "google cloud platform"], implies=["cloud"]),
     _t("azure", "Azure", ["microsoft azure"], implies=["cloud"]),
     _t("infrastructure as code", "infrastructure as code", ["iac", "pulumi", "ansible"]),
     _t("terraform", "Terraform", implies=["infrastructure as code"]),
-    _t("linux", "Linux", ["ubuntu", "debian", "centos", "rhel", "unix", "bash",
-                          "shell scripting", "shell scripts"]),
-    _t("observability", "observability", ["monitoring", "prometheus", "grafana", "datadog",
-                                          "new relic", "opentelemetry", "distributed tracing",
-                                          "alerting", "elk stack", "structured logging"]),
-    _t("reliability", "reliability", ["site reliability", "site reliability engineering",
-                                      "high availability", "disaster recovery", "fault tolerance",
-                                      "slo", "slos", "sla", "slas", "error budgets"],
-       exact=["SRE"]),
-    _t("incident response", "incident response", ["incident management", "on-call", "on call",
-                                                  "postmortem", "postmortems", "post-mortem",
-                                                  "post-mortems", "pagerduty", "incidents"]),
+    _t(
+        "linux",
+        "Linux",
+        ["ubuntu", "debian", "centos", "rhel", "unix", "bash", "shell scripting", "shell scripts"],
+    ),
+    _t(
+        "observability",
+        "observability",
+        [
+            "monitoring",
+            "prometheus",
+            "grafana",
+            "datadog",
+            "new relic",
+            "opentelemetry",
+            "distributed tracing",
+            "alerting",
+            "elk stack",
+            "structured logging",
+        ],
+    ),
+    _t(
+        "reliability",
+        "reliability",
+        [
+            "site reliability",
+            "site reliability engineering",
+            "high availability",
+            "disaster recovery",
+            "fault tolerance",
+            "slo",
+            "slos",
+            "sla",
+            "slas",
+            "error budgets",
+        ],
+        exact=["SRE"],
+    ),
+    _t(
+        "incident response",
+        "incident response",
+        [
+            "incident management",
+            "on-call",
+            "on call",
+            "postmortem",
+            "postmortems",
+            "post-mortem",
+            "post-mortems",
+            "pagerduty",
+            "incidents",
+        ],
+    ),
     # Data and machine learning.
-    _t("machine learning", "machine learning", ["deep learning", "scikit-learn", "sklearn",
-                                                "pytorch", "tensorflow", "keras", "xgboost",
-                                                "lightgbm", "nlp", "computer vision"],
-       exact=["ML"]),
-    _t("mlops", "MLOps", ["mlflow", "kubeflow", "model deployment", "model serving",
-                          "sagemaker", "feature store"], implies=["machine learning"]),
-    _t("statistics", "statistics", ["statistical", "statistical analysis", "hypothesis testing",
-                                    "bayesian", "regression analysis"]),
-    _t("experimentation", "A/B testing", ["a/b testing", "a/b tests", "ab testing",
-                                          "split testing", "experiment design"],
-       implies=["statistics"]),
-    _t("analytics", "analytics", ["data analysis", "tableau", "power bi", "looker", "metabase",
-                                  "google analytics", "amplitude", "mixpanel", "kpis"]),
-    _t("data pipelines", "data pipelines", ["data pipeline", "etl", "elt", "data ingestion",
-                                            "stream processing", "batch processing", "hadoop",
-                                            "flink", "dagster", "prefect", "aws glue"]),
-    _t("spark", "Spark", ["apache spark", "pyspark", "spark sql", "databricks"], exact=["Spark"],
-       implies=["data pipelines"]),
+    _t(
+        "machine learning",
+        "machine learning",
+        [
+            "deep learning",
+            "scikit-learn",
+            "sklearn",
+            "pytorch",
+            "tensorflow",
+            "keras",
+            "xgboost",
+            "lightgbm",
+            "nlp",
+            "computer vision",
+        ],
+        exact=["ML"],
+    ),
+    _t(
+        "mlops",
+        "MLOps",
+        ["mlflow", "kubeflow", "model deployment", "model serving", "sagemaker", "feature store"],
+        implies=["machine learning"],
+    ),
+    _t(
+        "statistics",
+        "statistics",
+        [
+            "statistical",
+            "statistical analysis",
+            "hypothesis testing",
+            "bayesian",
+            "regression analysis",
+        ],
+    ),
+    _t(
+        "experimentation",
+        "A/B testing",
+        ["a/b testing", "a/b tests", "ab testing", "split testing", "experiment design"],
+        implies=["statistics"],
+    ),
+    _t(
+        "analytics",
+        "analytics",
+        [
+            "data analysis",
+            "tableau",
+            "power bi",
+            "looker",
+            "metabase",
+            "google analytics",
+            "amplitude",
+            "mixpanel",
+            "kpis",
+        ],
+    ),
+    _t(
+        "data pipelines",
+        "data pipelines",
+        [
+            "data pipeline",
+            "etl",
+            "elt",
+            "data ingestion",
+            "stream processing",
+            "batch processing",
+            "hadoop",
+            "flink",
+            "dagster",
+            "prefect",
+            "aws glue",
+        ],
+    ),
+    _t(
+        "spark",
+        "Spark",
+        ["apache spark", "pyspark", "spark sql", "databricks"],
+        exact=["Spark"],
+        implies=["data pipelines"],
+    ),
     _t("airflow", "Airflow", ["apache airflow"], implies=["data pipelines"]),
     _t("dbt", "dbt", implies=["data modeling", "sql", "data pipelines"]),
-    _t("data warehousing", "data warehousing", ["data warehouse", "data warehouses",
-                                                "data lake", "lakehouse"]),
+    _t(
+        "data warehousing",
+        "data warehousing",
+        ["data warehouse", "data warehouses", "data lake", "lakehouse"],
+    ),
     _t("snowflake", "Snowflake", implies=["data warehousing", "sql"]),
     _t("bigquery", "BigQuery", implies=["data warehousing", "sql", "gcp"]),
     _t("redshift", "Redshift", implies=["data warehousing", "sql", "aws"]),
-    _t("data quality", "data quality", ["great expectations", "data validation",
-                                        "data contracts"]),
+    _t("data quality", "data quality", ["great expectations", "data validation", "data contracts"]),
     # Ways of working and management (soft skills).
-    _s("product management", "product management", ["product manager", "product owner",
-                                                    "product strategy", "product roadmap",
-                                                    "product discovery", "roadmapping"]),
-    _s("engineering management", "engineering management",
-       ["engineering manager", "head of engineering", "managing engineers"],
-       implies=["people management", "leadership"]),
-    _s("communication", "communication", ["communication skills", "presentations",
-                                          "public speaking", "technical writing"]),
-    _s("collaboration", "collaboration", ["cross-functional", "teamwork", "pair programming",
-                                          "collaborated", "collaborating"]),
+    _s(
+        "product management",
+        "product management",
+        [
+            "product manager",
+            "product owner",
+            "product strategy",
+            "product roadmap",
+            "product discovery",
+            "roadmapping",
+        ],
+    ),
+    _s(
+        "engineering management",
+        "engineering management",
+        ["engineering manager", "head of engineering", "managing engineers"],
+        implies=["people management", "leadership"],
+    ),
+    _s(
+        "communication",
+        "communication",
+        ["communication skills", "presentations", "public speaking", "technical writing"],
+    ),
+    _s(
+        "collaboration",
+        "collaboration",
+        ["cross-functional", "teamwork", "pair programming", "collaborated", "collaborating"],
+    ),
     _s("conflict resolution", "conflict resolution", ["resolving conflicts", "mediation"]),
-    _s("leadership", "leadership", ["led a team", "led teams", "led the team", "team lead",
-                                    "tech lead", "technical lead", "leading teams", "lead engineer"]),
+    _s(
+        "leadership",
+        "leadership",
+        [
+            "led a team",
+            "led teams",
+            "led the team",
+            "team lead",
+            "tech lead",
+            "technical lead",
+            "leading teams",
+            "lead engineer",
+        ],
+    ),
     _s("mentoring", "mentoring", ["mentored", "mentor", "mentorship", "coaching", "coached"]),
-    _s("feedback", "feedback", ["performance reviews", "giving feedback", "constructive feedback",
-                                "feedback culture"]),
-    _s("prioritization", "prioritization", ["prioritisation", "prioritizing", "prioritising",
-                                            "time management", "backlog refinement"]),
+    _s(
+        "feedback",
+        "feedback",
+        ["performance reviews", "giving feedback", "constructive feedback", "feedback culture"],
+    ),
+    _s(
+        "prioritization",
+        "prioritization",
+        ["prioritisation", "prioritizing", "prioritising", "time management", "backlog refinement"],
+    ),
     _s("ownership", "ownership", ["end-to-end ownership", "took ownership", "full ownership"]),
     _s("learning", "learning", ["continuous learning", "fast learner", "quick learner"]),
-    _s("project management", "project management", ["project manager", "program management",
-                                                    "delivery management", "pmp", "prince2"]),
-    _s("agile", "agile", ["scrum", "kanban", "scrum master", "sprint planning"],
-       implies=["project management"]),
-    _s("people management", "people management", ["line management", "line manager",
-                                                  "direct reports", "managed a team",
-                                                  "managing a team", "performance management",
-                                                  "one-on-ones"]),
+    _s(
+        "project management",
+        "project management",
+        ["project manager", "program management", "delivery management", "pmp", "prince2"],
+    ),
+    _s(
+        "agile",
+        "agile",
+        ["scrum", "kanban", "scrum master", "sprint planning"],
+        implies=["project management"],
+    ),
+    _s(
+        "people management",
+        "people management",
+        [
+            "line management",
+            "line manager",
+            "direct reports",
+            "managed a team",
+            "managing a team",
+            "performance management",
+            "one-on-ones",
+        ],
+    ),
     _s("hiring", "hiring", ["recruiting", "recruitment"]),
     _s("stakeholder management", "stakeholder management", ["stakeholders", "stakeholder"]),
     _s("decision making", "decision making", ["decision-making", "data-driven decisions"]),
     _s("planning", "planning", ["estimation", "capacity planning", "roadmap planning"]),
-    _s("requirements", "requirements", ["requirements gathering", "user stories",
-                                        "acceptance criteria"]),
-    _s("customer focus", "customer focus", ["customer-focused",
-                                            "customer success", "customer needs",
-                                            "customer obsession"]),
+    _s(
+        "requirements",
+        "requirements",
+        ["requirements gathering", "user stories", "acceptance criteria"],
+    ),
+    _s(
+        "customer focus",
+        "customer focus",
+        ["customer-focused", "customer success", "customer needs", "customer obsession"],
+    ),
     _s("process improvement", "process improvement", ["continuous improvement", "retrospectives"]),
     _s("automation", "automation", ["automated", "automating"]),
     _s("adaptability", "adaptability", ["adaptable", "resilience"]),
@@ -293,6 +634,46 @@ _SKILL_TABLE: tuple[Skill, ...] = (
 
 SKILLS: Mapping[str, Skill] = {s.name: s for s in _SKILL_TABLE}
 """Every canonical skill by name."""
+
+GENERIC_SKILLS: frozenset[str] = frozenset(
+    {
+        "api design",
+        "databases",
+        "frontend",
+        "cloud",
+        "testing",
+        "messaging",
+        "caching",
+        "data pipelines",
+        "http",
+        "networking",
+        "incident response",
+        "observability",
+        "debugging",
+        "security",
+        "system design",
+        "distributed systems",
+        "algorithms",
+        "data structures",
+        "performance",
+        "concurrency",
+        "code review",
+        "technical debt",
+        "git",
+        "ci/cd",
+        "linux",
+        "mobile",
+        "data warehousing",
+        "data modeling",
+        "infrastructure as code",
+        "statistics",
+        "analytics",
+        "reliability",
+        "sql",
+    }
+)
+"""Broad skills that other skills imply or that most CVs mention: weaker evidence of what a
+candidate specialises in than "postgresql" or "react"."""
 
 # ---------------------------------------------------------------------------------------
 # Roles
@@ -317,22 +698,39 @@ ANY_ROLE = "any"
 
 # Checked in order on the cleaned role text; first hit wins.
 _ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"\b(engineering|software development|dev) manager\b|\bhead of engineering\b"
-     r"|\b(director|vp|vice president) of engineering\b|\bcto\b", "engineering manager"),
+    (
+        r"\b(engineering|software development|dev) manager\b|\bhead of engineering\b"
+        r"|\b(director|vp|vice president) of engineering\b|\bcto\b",
+        "engineering manager",
+    ),
     (r"\bproduct (manager|owner|lead)\b|\bhead of product\b|\bpm\b", "product manager"),
     (r"\b(ml|machine learning|mlops|ai) engineer\b", "ml engineer"),
-    (r"\bdata scien|\bdata analyst\b|\bmachine learning scientist\b|\bresearch scientist\b",
-     "data scientist"),
+    (
+        r"\bdata scien|\bdata analyst\b|\bmachine learning scientist\b|\bresearch scientist\b",
+        "data scientist",
+    ),
     (r"\b(data|analytics|etl|big data) engineer\b", "data engineer"),
-    (r"\bdevops\b|\bsre\b|\bsite reliability\b|\bplatform engineer\b|\binfrastructure engineer\b"
-     r"|\bcloud engineer\b|\bsysadmin\b|\bsystems administrator\b", "devops engineer"),
-    (r"\bqa\b|\bquality assurance\b|\btest(ing)? engineer\b|\bsdet\b|\btester\b"
-     r"|\btest automation\b", "qa engineer"),
+    (
+        r"\bdevops\b|\bsre\b|\bsite reliability\b|\bplatform engineer\b|\binfrastructure engineer\b"
+        r"|\bcloud engineer\b|\bsysadmin\b|\bsystems administrator\b",
+        "devops engineer",
+    ),
+    (
+        r"\bqa\b|\bquality assurance\b|\btest(ing)? engineer\b|\bsdet\b|\btester\b"
+        r"|\btest automation\b",
+        "qa engineer",
+    ),
     (r"\bmobile\b|\bios\b|\bandroid\b|\breact native\b|\bflutter\b", "mobile engineer"),
     (r"\bfull[\s-]?stack\b", "fullstack engineer"),
-    (r"\bfront[\s-]?end\b|\bui engineer\b|\breact engineer\b|\bweb engineer\b", "frontend engineer"),
-    (r"\bback[\s-]?end\b|\bserver[\s-]side\b|\bapi engineer\b|\b(python|java|go|golang|node(\.js)?"
-     r"|ruby|php|c#|\.net) engineer\b", "backend engineer"),
+    (
+        r"\bfront[\s-]?end\b|\bui engineer\b|\breact engineer\b|\bweb engineer\b",
+        "frontend engineer",
+    ),
+    (
+        r"\bback[\s-]?end\b|\bserver[\s-]side\b|\bapi engineer\b"
+        r"|\b(python|java|go|golang|node(\.js)?|ruby|php|c#|\.net) engineer\b",
+        "backend engineer",
+    ),
 )
 
 
@@ -350,8 +748,9 @@ def normalize_role(role: str | None) -> str | None:
     if text in ROLES or text == ANY_ROLE:
         return text
     text = re.sub(r"\bdeveloper\b", "engineer", text)
-    text = re.sub(r"\b(senior|junior|lead|staff|principal|sr\.?|jr\.?|mid-level|intern)\b", " ",
-                  text)
+    text = re.sub(
+        r"\b(senior|junior|lead|staff|principal|sr\.?|jr\.?|mid-level|intern)\b", " ", text
+    )
     text = " ".join(text.split())
     for pattern, canonical in _ROLE_PATTERNS:
         if re.search(pattern, text):
@@ -362,6 +761,7 @@ def normalize_role(role: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------
 # Skill lookup
 # ---------------------------------------------------------------------------------------
+
 
 def _norm_phrase(text: str) -> str:
     return " ".join(text.lower().replace("-", " ").split())
@@ -468,14 +868,26 @@ def _skill_pattern(skill: Skill) -> re.Pattern[str]:
 
 _PATTERNS: dict[str, re.Pattern[str]] = {s.name: _skill_pattern(s) for s in _SKILL_TABLE}
 
+
+def _needles(skill: Skill) -> frozenset[str]:
+    """Lowercase words of which at least one must occur in a text for the skill to match:
+    a cheap substring test that skips most of the regular expressions."""
+    names = skill.aliases if skill.name in AMBIGUOUS_NAMES else (skill.name, *skill.aliases)
+    return frozenset(a.split(" ")[0].lower() for a in (*names, *skill.exact, skill.name))
+
+
+_NEEDLES: dict[str, frozenset[str]] = {s.name: _needles(s) for s in _SKILL_TABLE}
+
 _GO_WORD = re.compile(r"(?<![\w+#.\-])Go(?![\w+#\-]|\.\w)")
 _GO_SEPARATOR_AFTER = re.compile(r"[ \t]*(?:[,;/|)]|$)", re.MULTILINE)
 _GO_NOUN_AFTER = re.compile(
     r"[ \t]+(?:developers?|engineers?|services?|microservices|code(?:base)?|programming"
     r"|language|modules?|backends?|apis?|libraries|library|runtime|routines|1\.\d+)\b",
 )
-_GO_SEPARATOR_BEFORE = re.compile(r"(?:[,;:/|(•·*]|\b(?:in|with|and|or|using|including|like|"
-                                  r"of|e\.g\.|languages?:?))[ \t]*$")
+_GO_SEPARATOR_BEFORE = re.compile(
+    r"(?:[,;:/|(•·*]|\b(?:in|with|and|or|using|including|like|"
+    r"of|e\.g\.|languages?:?))[ \t]*$"
+)
 _GO_VERB_AFTER = re.compile(
     r"[ \t]+(?:to|live|ahead|back|through|for|on|out|over|into|beyond|further|home|get|"
     r"above|forward|deeper|wrong|away|from|the|a|an)\b",
@@ -487,14 +899,14 @@ def _go_positions(text: str) -> list[int]:
     """Offsets where "Go" is the programming language (see the module docstring)."""
     found: list[int] = []
     for m in _GO_WORD.finditer(text):
-        after = text[m.end():]
+        after = text[m.end() :]
         if _GO_VERB_AFTER.match(after):
             continue
         if _GO_SEPARATOR_AFTER.match(after) or _GO_NOUN_AFTER.match(after):
             found.append(m.start())
             continue
         line_start = text.rfind("\n", 0, m.start()) + 1
-        if _GO_SEPARATOR_BEFORE.search(text[line_start:m.start()]):
+        if _GO_SEPARATOR_BEFORE.search(text[line_start : m.start()]):
             found.append(m.start())
     return found
 
@@ -502,7 +914,10 @@ def _go_positions(text: str) -> list[int]:
 def _mentions(text: str) -> dict[str, tuple[int, int]]:
     """Directly mentioned skills: name -> (first offset, number of mentions), in text order."""
     hits: dict[str, tuple[int, int]] = {}
+    lowered = text.lower()
     for name, pattern in _PATTERNS.items():
+        if not any(needle in lowered for needle in _NEEDLES[name]):
+            continue
         positions = [m.start() for m in pattern.finditer(text)]
         if name == "go":
             positions = sorted(positions + _go_positions(text))
@@ -532,9 +947,26 @@ def extract_skills(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------
 
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
 }
 _EXPLICIT_YEARS = re.compile(
     r"(?<![\w.])(?P<n>\d{1,2}(?:\.\d)?|" + "|".join(_NUMBER_WORDS) + r")"
@@ -548,13 +980,27 @@ _EXPERIENCE_WORDS = re.compile(
 )
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
-    "oct": 10, "nov": 11, "dec": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
-_MONTH_RE = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-             r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-_DATE_RE = (r"(?:(?P<{p}mname>" + _MONTH_RE + r")\.?,?[ \t]+|(?P<{p}mnum>0?[1-9]|1[0-2])[/.])?"
-            r"(?P<{p}year>(?:19|20)\d{{2}})")
+_MONTH_RE = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DATE_RE = (
+    r"(?:(?P<{p}mname>" + _MONTH_RE + r")\.?,?[ \t]+|(?P<{p}mnum>0?[1-9]|1[0-2])[/.])?"
+    r"(?P<{p}year>(?:19|20)\d{{2}})"
+)
 _RANGE = re.compile(
     r"(?<![\w/.])" + _DATE_RE.format(p="s") + r"[ \t]*(?:-|–|—|to|until|till)[ \t]*"
     r"(?:" + _DATE_RE.format(p="e") + r"|(?P<present>present|current|now|today|date|ongoing))"
@@ -621,9 +1067,7 @@ def _work_ranges(text: str, today: date) -> list[tuple[float, float]]:
         if in_non_work_section or _DEGREE_LINE.search(line):
             continue
         for m in _RANGE.finditer(line):
-            start = _as_decimal_year(
-                int(m["syear"]), _month(m["smname"], m["smnum"]), end=False
-            )
+            start = _as_decimal_year(int(m["syear"]), _month(m["smname"], m["smnum"]), end=False)
             if m["present"]:
                 finish = now
             else:
@@ -670,9 +1114,10 @@ def extract_years(text: str, *, today: date | None = None) -> float | None:
     An explicit claim wins ("7 years of experience", "5+ years", "over ten years in
     software"; the largest when there are several), unless the work history adds up to
     more than two years beyond it (then the claim was about one technology: "3 years of
-    React experience"). Otherwise the date ranges of the work history ("2016 - 2021", "Mar 2019 – present", "03/2018 - 11/2020") are summed
-    without counting overlaps twice; ranges in education-like sections or on lines that
-    name a degree or school are skipped. Year-only ranges count from the start of the
+    React experience"). Otherwise the date ranges of the work history ("2016 - 2021",
+    "Mar 2019 – present", "03/2018 - 11/2020") are summed without counting overlaps
+    twice; ranges in education-like sections or on lines that name a degree or school
+    are skipped. Year-only ranges count from the start of the
     first year to the start of the last ("2016 - 2021" is 5 years); month ranges include
     the end month. "present" is ``today`` (default: the current date). One decimal.
     """

@@ -1,0 +1,1 @@
+"""Interview logic: question bank, CV analysis, evaluation and the turn loop."""
