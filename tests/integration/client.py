@@ -29,6 +29,7 @@ class WsLog:
     ws: aiohttp.ClientWebSocketResponse
     messages: list[dict[str, Any]] = field(default_factory=list)
     audio: dict[str, bytearray] = field(default_factory=dict)
+    audio_done: set[str] = field(default_factory=set)
     _current_audio: str | None = None
 
     async def next(self, *types: str, timeout: float = 60.0) -> dict[str, Any]:
@@ -48,8 +49,14 @@ class WsLog:
                 self.audio[data["question_id"]] = bytearray()
             elif data["type"] == "question_audio_end":
                 self._current_audio = None
+                self.audio_done.add(data["question_id"])
             if data["type"] in types:
                 return dict(data)
+
+    async def audio_end(self, question_id: str) -> None:
+        """Wait until the question's audio has fully arrived (it may have already)."""
+        while question_id not in self.audio_done:
+            await self.next("question_audio_end")
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]

@@ -9,6 +9,7 @@ is quicker. Real-time pacing is what ``voice-interview bench`` measures.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -44,11 +45,18 @@ def silence(seconds: float, rate: int = 16000) -> np.ndarray:
 
 
 async def answer_turn(
-    log: WsLog, frames: list[bytes], *, end: str = "vad", silence_frames: list[bytes] | None = None
+    log: WsLog,
+    frames: list[bytes],
+    *,
+    end: str = "vad",
+    silence_frames: list[bytes] | None = None,
+    pace_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Send one answer; returns the final transcript message."""
+    """Send one answer (``pace_s`` apart per frame); returns the final transcript message."""
     for f in frames:
         await log.ws.send_bytes(f)
+        if pace_s:
+            await asyncio.sleep(pace_s)
     if end == "end_of_answer":
         await log.send(type="end_of_answer")
     elif end == "vad":
@@ -69,12 +77,12 @@ def check_question_audio(log: WsLog, question_id: str, rate: int = 22050) -> Non
 
 async def test_voice_interview_over_every_input_path(server: ServerProcess) -> None:
     plan = [
-        ("sql_vs_nosql.wav", "pcm16"),
+        ("why_this_company.wav", "pcm16"),  # streamed in real time: interims must arrive
         ("caching_strategy.wav", "pcm48"),
         ("database_index.wav", "opus"),
         ("changing_requirements.wav", "webm"),
         ("idempotency.wav", "audio_chunk"),
-        ("python_concurrency.wav", "end_of_answer"),  # has a 1.4 s thinking pause
+        ("eventual_consistency.wav", "end_of_answer"),
     ]
     async with aiohttp.ClientSession() as http:
         created = await create_interview(http, server, n=len(plan), candidate_id="voice")
@@ -85,7 +93,7 @@ async def test_voice_interview_over_every_input_path(server: ServerProcess) -> N
             await log.next("session")
             question = await log.next("question")
             for turn, (name, path) in enumerate(plan):
-                await log.next("question_audio_end")
+                await log.audio_end(question["question_id"])
                 check_question_audio(log, question["question_id"])
                 speech = load_fixture(name)
                 tail = silence(1.5)
@@ -94,6 +102,7 @@ async def test_voice_interview_over_every_input_path(server: ServerProcess) -> N
                         log,
                         pcm_frames(speech, FRAME_16K),
                         silence_frames=pcm_frames(tail, FRAME_16K),
+                        pace_s=0.02,
                     )
                 elif path == "pcm48":
                     await log.send(

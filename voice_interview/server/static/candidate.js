@@ -389,8 +389,7 @@ function meterLoop() {
   const db = S.level > 0 ? 20 * Math.log10(S.level) : -100;
   const v = Math.max(0, Math.min(1, (db + 60) / 60));
   vi.level = v;
-  bar.style.transform = `scaleX(${S.mic ? v : 0})`;
-  bar.dataset.hot = v > 0.85 ? '1' : '0';
+  bar.style.transform = `scaleX(${S.mic ? 1 - v : 1})`; // the bar is the cover above the level
   requestAnimationFrame(meterLoop);
 }
 
@@ -513,7 +512,9 @@ function onSocketClosed(code, reason) {
   }
   if (S.fatal) return;
   if (code === 1013) S.busy = true;
-  if (S.phase !== 'paused') setPhase('reconnecting');
+  if (S.phase !== 'paused') {
+    setPhase('reconnecting', S.busy ? 'The interview server is busy. Waiting for a free place…' : undefined);
+  }
   scheduleReconnect(code);
   updateControls();
 }
@@ -571,7 +572,6 @@ function fatal(text) {
 // ------------------------------------------------------------------ messages
 
 const ERROR_TEXT = {
-  SERVER_BUSY: 'The interview server is busy right now. We will keep trying to connect; you do not need to do anything.',
   UNAUTHORIZED: 'This interview link is not valid or has expired. Please ask the recruiter for a new link.',
   INTERVIEW_NOT_FOUND: 'This interview could not be found. Please contact the recruiter.',
   ANSWER_TOO_LONG: 'Your answer reached the time limit, so it was ended there.',
@@ -660,6 +660,7 @@ function onQuestion(msg) {
   vi.questionsShown.push({
     question_id: msg.question_id, index: msg.index, total: msg.total, text: msg.text, at: Date.now(),
   });
+  $('progress-row').hidden = false;
   $('progress-label').textContent = `Question ${msg.index + 1} of ${msg.total}`;
   setProgress(msg.index, msg.total);
   $('question-text').textContent = msg.text;
@@ -766,8 +767,8 @@ function onError(msg) {
     return;
   }
   if (code === 'SERVER_BUSY') {
+    // The reconnect notice says so and counts down; no separate alert.
     S.busy = true;
-    showAlert(ERROR_TEXT.SERVER_BUSY, 'transient');
     return;
   }
   if (code === 'INTERVIEW_NOT_ACTIVE') {

@@ -208,7 +208,7 @@ function busy(on) {
 }
 
 async function analyse(form) {
-  setStatus('Analysing the CV… this can take up to a minute.', 'busy');
+  setStatus('Analysing the CV… this can take a minute or two.', 'busy');
   const result = await api('/api/cv-analyses', {
     method: 'POST',
     body: { candidate_id: form.candidate, cv_text: form.cv },
