@@ -36,6 +36,7 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_OVERLOADED = 1013
+CLOSE_SUPERSEDED = 4409  # another connection took this interview over
 
 
 class ProtocolError(Exception):

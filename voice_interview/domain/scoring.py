@@ -22,6 +22,8 @@ class OverallScore:
 
     @property
     def note(self) -> str:
+        if self.assessed == 0 and self.not_assessed == 0:
+            return "no answers yet"
         if self.not_assessed == 0:
             return f"all {self.assessed} answers assessed"
         return (

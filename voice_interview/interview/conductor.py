@@ -103,8 +103,8 @@ class InterviewSession:
         self._closed = False
         self._completed_sent = False
         self._tasks: set[asyncio.Task[None]] = set()
-        # Set by the transport: closes the socket when the session is superseded or deleted.
-        self.on_close: Callable[[], Awaitable[Any]] | None = None
+        # Set by the transport: ends the connection when the session is taken over or deleted.
+        self.on_terminate: Callable[[], None] | None = None
         self.log = ContextLogger(log, {"interview_id": self.interview_id})
 
     # ------------------------------------------------------------------ lifecycle
@@ -119,6 +119,15 @@ class InterviewSession:
         if self.status == InterviewStatus.READY:
             await self._set_status(InterviewStatus.IN_PROGRESS)
         await self._send_session()
+        # A reconnecting client gets the evaluations of earlier answers again.
+        for rec in records:
+            ev = rec.evaluation
+            if rec.answer is not None and ev is not None and ev.status != "pending":
+                await self._send(
+                    p.EvaluationMsg(rec.answer.id, rec.question.id, ev.score, ev.feedback,
+                                    list(ev.strengths), list(ev.weaknesses),
+                                    {"status": ev.status, "replayed": True})
+                )
         if self.status == InterviewStatus.IN_PROGRESS:
             if self._current_question() is None:
                 # Every answer is in: finish (or wait for evaluations still running).
@@ -148,9 +157,12 @@ class InterviewSession:
             item = self._out.get_nowait()
             if item is not None and item.first_binary_sent is not None:
                 item.first_binary_sent.cancel()
-        if self.on_close is not None:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await self.on_close()
+
+    async def terminate(self) -> None:
+        """End this session from outside (a newer connection, a deletion)."""
+        await self.close()
+        if self.on_terminate is not None:
+            self.on_terminate()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run turn-ending work beside the socket reader, so pings and audio keep flowing."""

@@ -268,7 +268,7 @@ async def delete_interview(request: web.Request) -> web.Response:
         raise ApiError(404, "INTERVIEW_NOT_FOUND", str(e)) from e
     session = ctx.sessions.get(interview_id)
     if session is not None:
-        await session.close()
+        await session.terminate()
     return web.Response(status=204)
 
 

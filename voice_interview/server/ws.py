@@ -96,7 +96,7 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
         return ws
     if previous is not None:
         # A reconnect supersedes the old socket (often half-dead after a network drop).
-        await previous.close()
+        await previous.terminate()
 
     async def send_text(text: str) -> None:
         await ws.send_str(text)
@@ -108,7 +108,17 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
         ctx, interview, send_text, send_bytes, f"/api/interviews/{interview_id}/feedback"
     )
     ctx.sessions[interview_id] = session
-    session.on_close = ws.close
+    handler = asyncio.current_task()
+    terminated = False
+
+    def terminate() -> None:
+        # The reader of this socket is another task: stop it, and it closes the socket.
+        nonlocal terminated
+        terminated = True
+        if handler is not None:
+            handler.cancel()
+
+    session.on_terminate = terminate
     limit = settings.max_ws_message_bytes
     try:
         # session.update may come first: wait a moment for it, so that even the first
@@ -149,7 +159,8 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
                 )
                 break
     except asyncio.CancelledError:
-        raise
+        if not terminated:
+            raise
     except Exception:
         log.exception("session failed", extra={"interview_id": interview_id})
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -159,5 +170,8 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
             del ctx.sessions[interview_id]
         await session.close()
         if not ws.closed:
-            await ws.close()
+            if terminated:
+                await ws.close(code=p.CLOSE_SUPERSEDED, message=b"taken over by another connection")
+            else:
+                await ws.close()
     return ws
