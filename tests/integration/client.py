@@ -30,10 +30,23 @@ class WsLog:
     messages: list[dict[str, Any]] = field(default_factory=list)
     audio: dict[str, bytearray] = field(default_factory=dict)
     audio_done: set[str] = field(default_factory=set)
+    _taken: set[int] = field(default_factory=set)
     _current_audio: str | None = None
 
     async def next(self, *types: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Read until a message of one of ``types`` arrives; keeps everything read."""
+        """The oldest message of one of ``types`` not yet returned, reading on as needed.
+
+        Messages of other types are kept, so a test can wait for them in any order
+        (an evaluation may come after the next question, a transcript after it too).
+        """
+        while True:
+            for i, data in enumerate(self.messages):
+                if i not in self._taken and data["type"] in types:
+                    self._taken.add(i)
+                    return data
+            await self._read_one(timeout)
+
+    async def _read_one(self, timeout: float) -> None:
         while True:
             msg = await asyncio.wait_for(self.ws.receive(), timeout)
             if msg.type == aiohttp.WSMsgType.BINARY:
@@ -50,8 +63,7 @@ class WsLog:
             elif data["type"] == "question_audio_end":
                 self._current_audio = None
                 self.audio_done.add(data["question_id"])
-            if data["type"] in types:
-                return dict(data)
+            return
 
     async def audio_end(self, question_id: str) -> None:
         """Wait until the question's audio has fully arrived (it may have already)."""

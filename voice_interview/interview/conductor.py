@@ -32,9 +32,9 @@ from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
 from voice_interview.domain.scoring import OverallScore
 from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, StaleWorkError
-from voice_interview.engines.stt import Transcript
 from voice_interview.engines.tts import Speech
 from voice_interview.interview.evaluations import EvaluationEvent
+from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
 from voice_interview.logs import ContextLogger
 from voice_interview.store.repository import AlreadyAnsweredError, NotFoundError
 from voice_interview.store.tables import InterviewRow, QuestionRow
@@ -62,7 +62,8 @@ class _Turn:
     started: float
     segmenter: TurnSegmenter
     arrivals: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=4000))
-    ending: bool = False
+    ending: bool = False  # end_turn has started
+    closing: bool = False  # an end was asked for: later audio belongs to no turn
     interim_inflight: bool = False
     last_interim_speech_ms: int = 0
     last_interim_text: str = ""
@@ -124,9 +125,15 @@ class InterviewSession:
             ev = rec.evaluation
             if rec.answer is not None and ev is not None and ev.status != "pending":
                 await self._send(
-                    p.EvaluationMsg(rec.answer.id, rec.question.id, ev.score, ev.feedback,
-                                    list(ev.strengths), list(ev.weaknesses),
-                                    {"status": ev.status, "replayed": True})
+                    p.EvaluationMsg(
+                        rec.answer.id,
+                        rec.question.id,
+                        ev.score,
+                        ev.feedback,
+                        list(ev.strengths),
+                        list(ev.weaknesses),
+                        {"status": ev.status, "replayed": True},
+                    )
                 )
         if self.status == InterviewStatus.IN_PROGRESS:
             if self._current_question() is None:
@@ -324,12 +331,12 @@ class InterviewSession:
                 or self.status != InterviewStatus.IN_PROGRESS
             ):
                 return
-            self._spawn(self.end_turn("no_answer"))
+            self._request_end("no_answer")
         except asyncio.CancelledError:
             return
 
     def _stale(self, turn: _Turn) -> bool:
-        return self._closed or turn.generation != self._generation or turn.ending
+        return self._closed or turn.generation != self._generation or turn.closing or turn.ending
 
     # ------------------------------------------------------------------ input
 
@@ -346,9 +353,9 @@ class InterviewSession:
         elif isinstance(msg, p.AudioChunk):
             await self.handle_audio(msg.data)
             if msg.is_final:
-                self._spawn(self.end_turn("is_final"))
+                self._request_end("is_final")
         elif isinstance(msg, p.EndOfAnswer):
-            self._spawn(self.end_turn("end_of_answer"))
+            self._request_end("end_of_answer")
         elif isinstance(msg, p.TextAnswer):
             await self._text_answer(msg)
         elif isinstance(msg, p.GetNextQuestion):
@@ -382,9 +389,15 @@ class InterviewSession:
 
     def _accepting_audio(self) -> _Turn | None:
         turn = self._turn
-        if turn is None or turn.ending or self.status != InterviewStatus.IN_PROGRESS:
+        if turn is None or turn.closing or self.status != InterviewStatus.IN_PROGRESS:
             return None
         return turn
+
+    def _request_end(self, reason: str, text_answer: str | None = None) -> None:
+        """Close the turn to new audio now; finish it beside the socket reader."""
+        if self._turn is not None and self.status == InterviewStatus.IN_PROGRESS:
+            self._turn.closing = True
+        self._spawn(self.end_turn(reason, text_answer))
 
     async def handle_audio(self, data: bytes) -> None:
         arrived = time.monotonic()
@@ -412,7 +425,7 @@ class InterviewSession:
             elif ev.kind == "end_of_turn":
                 ended = True
         if ended:
-            self._spawn(self.end_turn("vad"))
+            self._request_end("vad")
             return
         if seg.received_ms >= self.settings.max_answer_s * 1000:
             await self.error(
@@ -420,7 +433,7 @@ class InterviewSession:
                 f"answers are limited to {self.settings.max_answer_s:.0f} s; "
                 "the turn ends with what was said",
             )
-            self._spawn(self.end_turn("max_length"))
+            self._request_end("max_length")
             return
         if (
             seg.heard_speech
@@ -475,31 +488,27 @@ class InterviewSession:
             await self._finish_turn(turn, reason, text_answer)
 
     async def _finish_turn(self, turn: _Turn, reason: str, text_answer: str | None) -> None:
+        """Commit the answer, send the next question at once, then finish the answer.
+
+        The next question does not depend on what was said, so it goes out before the
+        final transcription: the answer's audio is committed first (raw PCM, cheap), so
+        a crash after this point loses nothing; the transcript follows.
+        """
         t_end = time.monotonic()
         seg = turn.segmenter
+        question = turn.question
         last_voice_at = (
             self._arrival_of(turn, seg.last_voiced_end_ms)
             if seg.last_voiced_end_ms is not None
             else None
         )
-        transcript = Transcript("")
-        stt_ms: float | None = None
+        audio = seg.voiced_audio() if text_answer is None and seg.heard_speech else None
         if text_answer is not None:
             source, text = "text", text_answer.strip()
-        elif seg.heard_speech:
-            source = "voice"
-            audio = seg.voiced_audio()
-            stt = self.ctx.engines.stt
-            t0 = time.monotonic()
-            transcript = await self.ctx.engines.stt_queue.run(
-                lambda: stt.transcribe(audio, final=True), PRIORITY_FINAL
-            )
-            stt_ms = (time.monotonic() - t0) * 1000
-            text = transcript.text
+        elif audio is not None:
+            source, text = "voice", ""
         else:
             source, text = "none", ""
-        question = turn.question
-        await self._send(p.TranscriptMsg(question.id, text, True))
         try:
             answer, _ = await self.ctx.repo.record_answer(
                 self.interview_id,
@@ -508,7 +517,9 @@ class InterviewSession:
                 transcript=text,
                 end_reason=reason,
                 speech_ms=seg.speech_ms,
-                stt=transcript.to_dict() if source == "voice" else {},
+                stt={"status": "pending"} if audio is not None else {},
+                audio=pcm_bytes(audio) if audio is not None else None,
+                audio_format=PCM_FORMAT,
             )
         except AlreadyAnsweredError:
             self._answered.add(question.id)
@@ -516,14 +527,23 @@ class InterviewSession:
             await self._ask_current()
             return
         self._answered.add(question.id)
-        self.ctx.evaluations.schedule(self.interview_id, answer.id, question, text)
-        # The next question goes out at once; its audio was synthesized during the turn.
         next_q = self._current_question()
         first_audio_at: float | None = None
         if next_q is not None:
             first_audio_at = await self._ask(next_q, new_turn=True)
         else:
             self._turn = None
+        stt_ms: float | None = None
+        if audio is not None:
+            t0 = time.monotonic()
+            transcript = await self.ctx.transcriber.finish(
+                self.interview_id, answer.id, question, audio
+            )
+            stt_ms = (time.monotonic() - t0) * 1000
+            text = transcript.text
+        else:
+            self.ctx.evaluations.schedule(self.interview_id, answer.id, question, text)
+        await self._send(p.TranscriptMsg(question.id, text, True))
         metrics = self._metrics(turn, t_end, last_voice_at, stt_ms, first_audio_at, reason)
         await self._send(p.TurnMetricsMsg(question.id, metrics))
         await self.ctx.repo.save_timing(answer.id, self.interview_id, question.id, metrics)
@@ -573,7 +593,7 @@ class InterviewSession:
                 f"({turn.question.id})",
             )
             return
-        self._spawn(self.end_turn("text_answer", msg.answer_text))
+        self._request_end("text_answer", msg.answer_text)
 
     async def _resend_question(self) -> None:
         if self.status != InterviewStatus.IN_PROGRESS:
@@ -625,9 +645,15 @@ class InterviewSession:
             if event.final_failure:
                 # Every answer gets an evaluation message, a failed one included.
                 await self._send(
-                    p.EvaluationMsg(event.answer_id, event.question_id, None,
-                                    "This answer could not be evaluated.", [], [],
-                                    {"status": "failed"})
+                    p.EvaluationMsg(
+                        event.answer_id,
+                        event.question_id,
+                        None,
+                        "This answer could not be evaluated.",
+                        [],
+                        [],
+                        {"status": "failed"},
+                    )
                 )
             return
         row = event.row

@@ -115,7 +115,12 @@ class EvaluationService:
             except NotFoundError:
                 continue
             for rec in records:
-                if rec.answer is not None and rec.answer.id == answer_id:
+                # An untranscribed answer is evaluated once its transcription is recovered.
+                if (
+                    rec.answer is not None
+                    and rec.answer.id == answer_id
+                    and rec.answer.stt.get("status") != "pending"
+                ):
                     self.schedule(interview_id, answer_id, rec.question, rec.answer.transcript)
                     count += 1
         return count
@@ -142,12 +147,22 @@ class EvaluationService:
                     error = f"{type(e).__name__}: {e}"
                     log.warning(
                         "evaluation failed",
-                        extra={"interview_id": interview_id, "answer_id": answer_id,
-                               "attempt": attempt, "error": error},
+                        extra={
+                            "interview_id": interview_id,
+                            "answer_id": answer_id,
+                            "attempt": attempt,
+                            "error": error,
+                        },
                     )
                     await self._notify(
-                        EvaluationEvent(interview_id, answer_id, question.id, None, error,
-                                        attempt == MAX_ATTEMPTS)
+                        EvaluationEvent(
+                            interview_id,
+                            answer_id,
+                            question.id,
+                            None,
+                            error,
+                            attempt == MAX_ATTEMPTS,
+                        )
                     )
                     continue
                 if self.on_latency is not None:
@@ -166,8 +181,10 @@ class EvaluationService:
                 error=error,
             )
         except NotFoundError:
-            log.info("interview deleted before its evaluation finished",
-                     extra={"interview_id": interview_id})
+            log.info(
+                "interview deleted before its evaluation finished",
+                extra={"interview_id": interview_id},
+            )
         finally:
             self._inflight[interview_id].discard(answer_id)
             await self.maybe_complete(interview_id)
@@ -198,9 +215,10 @@ class EvaluationService:
         )
         first_time = interview.status != InterviewStatus.COMPLETED.value
         if first_time:
-            if interview.status == InterviewStatus.READY.value:
-                await self.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
-            elif interview.status == InterviewStatus.PAUSED.value:
+            if (
+                interview.status == InterviewStatus.READY.value
+                or interview.status == InterviewStatus.PAUSED.value
+            ):
                 await self.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
             await self.repo.complete_interview(interview_id, overall.score)
         for listener in list(self._completion.get(interview_id, ())):

@@ -12,6 +12,7 @@ from aiohttp import web
 from voice_interview.engines.registry import Engines, load_engines
 from voice_interview.interview.evaluations import EvaluationService
 from voice_interview.interview.evaluator import Evaluator
+from voice_interview.interview.transcription import AnswerTranscriber
 from voice_interview.server import rest, static, ws
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.context import AppContext
@@ -45,10 +46,17 @@ async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
     )
     evaluations = EvaluationService(ctx.repo, evaluator, engines.llm_queue)
     evaluations.on_latency = ctx.metrics.evaluation.observe
-    ctx.set_engines(engines, evaluations)
+    transcriber = AnswerTranscriber(
+        ctx.repo, engines, evaluations, store_audio=ctx.settings.store_answer_audio
+    )
+    ctx.set_engines(engines, evaluations, transcriber)
     redone = await evaluations.resume_pending()
-    if redone:
-        log.info("redoing evaluations left pending by an earlier stop", extra={"count": redone})
+    recovered = await transcriber.recover()
+    if redone or recovered:
+        log.info(
+            "finishing work left by an earlier stop",
+            extra={"evaluations": redone, "transcriptions": recovered},
+        )
 
 
 def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.Application:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from voice_interview.engines.registry import Engines
     from voice_interview.interview.conductor import InterviewSession
     from voice_interview.interview.evaluations import EvaluationService
+    from voice_interview.interview.transcription import AnswerTranscriber
 
 
 @dataclass
@@ -27,6 +28,7 @@ class AppContext:
     load_error: str | None = None
     _engines: Engines | None = None
     _evaluations: EvaluationService | None = None
+    _transcriber: AnswerTranscriber | None = None
     sessions: dict[str, InterviewSession] = field(default_factory=dict)
 
     @property
@@ -41,9 +43,18 @@ class AppContext:
             raise RuntimeError("models are not loaded yet")
         return self._evaluations
 
-    def set_engines(self, engines: Engines, evaluations: EvaluationService) -> None:
+    @property
+    def transcriber(self) -> AnswerTranscriber:
+        if self._transcriber is None:
+            raise RuntimeError("models are not loaded yet")
+        return self._transcriber
+
+    def set_engines(
+        self, engines: Engines, evaluations: EvaluationService, transcriber: AnswerTranscriber
+    ) -> None:
         self._engines = engines
         self._evaluations = evaluations
+        self._transcriber = transcriber
         self.engines_ready.set()
 
     @property

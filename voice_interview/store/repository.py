@@ -252,7 +252,8 @@ class Repository:
         end_reason: str,
         speech_ms: int = 0,
         stt: dict[str, Any] | None = None,
-        audio_ogg: bytes | None = None,
+        audio: bytes | None = None,
+        audio_format: str = "",
         latency_ms: dict[str, Any] | None = None,
     ) -> tuple[AnswerRow, EvaluationRow]:
         """Store one turn and advance the interview, in one transaction.
@@ -275,7 +276,8 @@ class Repository:
                 end_reason=end_reason,
                 speech_ms=speech_ms,
                 stt=stt or {},
-                audio_ogg=audio_ogg,
+                audio=audio,
+                audio_format=audio_format if audio else "",
             )
             s.add(answer)
             try:
@@ -297,6 +299,36 @@ class Repository:
                 interview.current_question_index, question.position + 1
             )
         return answer, evaluation
+
+    async def save_transcript(
+        self,
+        answer_id: str,
+        transcript: str,
+        stt: dict[str, Any],
+        audio: bytes | None,
+        audio_format: str,
+    ) -> AnswerRow:
+        async with self._write() as s:
+            row = await s.get(AnswerRow, answer_id)
+            if row is None:
+                raise NotFoundError(f"answer {answer_id} not found")
+            row.transcript = transcript
+            row.stt = stt
+            row.audio = audio
+            row.audio_format = audio_format if audio else ""
+        return row
+
+    async def answers_awaiting_transcription(self) -> list[AnswerRow]:
+        async with self._read() as s:
+            rows = (await s.execute(select(AnswerRow).where(AnswerRow.source == "voice"))).scalars()
+            return [r for r in rows if r.stt.get("status") == "pending"]
+
+    async def get_question(self, question_id: str) -> QuestionRow:
+        async with self._read() as s:
+            row = await s.get(QuestionRow, question_id)
+        if row is None:
+            raise NotFoundError(f"question {question_id} not found")
+        return row
 
     async def save_timing(
         self, answer_id: str, interview_id: str, question_id: str, latency_ms: dict[str, Any]

@@ -92,8 +92,13 @@ class AnswerRow(Base):
     transcript: Mapped[str] = mapped_column(Text, default="")
     end_reason: Mapped[str] = mapped_column(String(32), default="")
     speech_ms: Mapped[int] = mapped_column(Integer, default=0)
-    stt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # no_speech_prob, avg_logprob, words
-    audio_ogg: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Transcription state and quality: status pending|done, no_speech_prob, avg_logprob, words.
+    stt: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The answer's speech. Raw 16 kHz PCM when the turn ends (cheap to write, so a crash
+    # before transcription loses nothing); Ogg/Opus once transcribed, or dropped if audio
+    # storage is off.
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    audio_format: Mapped[str] = mapped_column(String(24), default="")  # pcm_s16le_16k | ogg_opus
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
