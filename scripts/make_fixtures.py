@@ -4,7 +4,9 @@
 
 Each answer is synthesized sentence by sentence (Piper "joe" voice, or espeak-ng at several
 voices and speeds), every sentence is trimmed to its speech, and the pieces are joined
-with short natural gaps or, where the plan says so, a 1.2-1.5 s "thinking pause". The
+with short natural gaps or, where the plan says so, a 1.2-1.5 s "thinking pause" in the
+middle of a sentence, after a word that cannot end one ("because", "the", "I would use"),
+which is where people stop to find their next words. The
 silences are therefore known exactly and go into ``manifest.json``; a faint noise floor
 (about -70 dBFS) stands in for a real microphone. Output: 16 kHz mono PCM16 WAV.
 Needs ``espeak-ng`` on PATH (apt-get install espeak-ng).
@@ -47,7 +49,7 @@ class Answer:
     sentences: list[str]
     voice: str  # "piper:joe" or an espeak-ng voice name
     speed: float  # espeak-ng words per minute, or Piper rate factor (1 / length_scale)
-    pause_after: dict[int, float]  # sentence index -> thinking pause (s) after it
+    pause_after: dict[int, float]  # piece index -> thinking pause (s) after it
     peak: float = 0.7  # peak level as a fraction of full scale
 
 
@@ -71,7 +73,8 @@ ANSWERS = [
         "How would you design a REST API for managing customer orders?",
         [
             "I would model orders as a resource under slash orders.",
-            "A post creates an order and returns two oh one with its location.",
+            "A post creates an order and returns",
+            "two oh one with its location.",
             "Get lists them with pagination, and patch updates the status.",
             "For errors I would use a consistent JSON body with a code and a message, "
             "and I would version the API in the path.",
@@ -87,21 +90,23 @@ ANSWERS = [
             "Threads share memory, but because of the global interpreter lock "
             "only one of them runs Python code at a time.",
             "So threads help with waiting on input and output, not with heavy computation.",
-            "For CPU bound work I would use a process pool instead.",
+            "For CPU bound work I would use",
+            "a process pool instead.",
             "Asyncio runs many tasks on one thread, and each task gives up control "
             "when it awaits something.",
             "It is great for thousands of network connections.",
         ],
         "piper:joe",
         0.85,
-        {2: 1.4},
+        {2: 1.4},  # after "I would use"
     ),
     Answer(
         "teammate_conflict",
         "Tell me about a time you disagreed with a teammate. How did you resolve it?",
         [
             "On my last team, a colleague wanted to rewrite our billing service from scratch.",
-            "I thought it was too risky before the end of the quarter.",
+            "I thought it was too risky because",
+            "we had to ship before the end of the quarter.",
             "Instead of arguing in the meeting, we sat down together and listed the actual "
             "problems in the old code.",
             "We agreed to refactor the two worst modules first and measure the results.",
@@ -154,7 +159,8 @@ ANSWERS = [
         [
             "Last year I led the migration of our search feature to Elasticsearch.",
             "The old search ran SQL like queries and took several seconds on big accounts.",
-            "I built a small prototype in a week to show the team it could work.",
+            "I built a small prototype in a week to show the team that",
+            "it could work.",
             "Then we moved the indexing to a background queue, so the main application "
             "stayed fast.",
             "In the end, search latency dropped from three seconds to about two hundred "
@@ -185,7 +191,8 @@ ANSWERS = [
         "How do you handle a production incident?",
         [
             "First I make sure users are safe, so I roll back or turn off the feature flag.",
-            "Then I tell the team and the support people what is happening.",
+            "Then I tell the team and the",
+            "support people what is happening.",
             "Once things are stable, we look for the root cause.",
             "Afterwards we write a short blameless review with concrete follow up tasks.",
         ],
@@ -258,7 +265,8 @@ ANSWERS = [
         "Walk me through how you would debug a memory leak in a Python service.",
         [
             "I would start by confirming the leak with a memory graph over a few hours.",
-            "Then I would reproduce it locally under load.",
+            "Then I would reproduce it with",
+            "a load test on my laptop.",
             "With trace malloc I can take two snapshots and compare which lines allocate "
             "the most new memory.",
             "Common causes are caches without a size limit and objects kept alive by "

@@ -49,7 +49,10 @@ class Settings:
     allowed_origins: list[str] = field(default_factory=list)
     # Turn taking.
     vad_aggressiveness: int = 2
+    # Silence that ends a turn after a finished sentence, and mid-sentence (or before the
+    # words are known): long enough for a candidate who stops to think.
     end_of_turn_silence_ms: int = 700
+    end_of_turn_unfinished_ms: int = 1700
     no_answer_reprompt_s: float = 15.0
     no_answer_timeout_s: float = 30.0
     max_answer_s: float = 180.0

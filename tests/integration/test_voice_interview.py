@@ -25,9 +25,11 @@ from voice_interview.bench.wer import word_error_rate
 pytestmark = pytest.mark.models
 
 FRAME_16K = 320  # 20 ms
-# tiny.en on synthetic voices: Piper is near-perfect, fast espeak voices less so.
+# tiny.en on synthetic voices: Piper's is near-perfect; the robotic espeak-ng voices come
+# out at 0.1-0.45 offline (python_gil, en+f3 at 200 wpm, is the worst), a little worse
+# after an Opus round trip.
 WER_BOUND = {"piper:joe": 0.15}
-DEFAULT_WER_BOUND = 0.35
+DEFAULT_WER_BOUND = 0.5
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -237,3 +239,29 @@ async def test_silence_and_bad_audio_keep_the_session_usable(server: ServerProce
             assert ev["score"] is None and ev["status"] == "insufficient_data"
             done = await log.next("interview_complete", timeout=120)
             assert done["overall_score"] is None
+
+
+async def test_a_thinking_pause_mid_sentence_does_not_end_the_turn(server: ServerProcess) -> None:
+    """Streamed in real time, as a candidate speaks: the 1.3 s pause after "returns"
+    comes mid-sentence, so the server waits through it and the turn ends only after the
+    last, finished sentence."""
+    name = "rest_api_design.wav"
+    meta = fixture(name)
+    assert meta["pauses"] and meta["pauses"][0]["end_s"] - meta["pauses"][0]["start_s"] >= 1.2
+    async with aiohttp.ClientSession() as http:
+        created = await create_interview(http, server, n=2, candidate_id="pause")
+        url = f"{server.ws_base}/ws/interviews/{created['id']}?token={created['candidate_token']}"
+        async with http.ws_connect(url) as ws:
+            log = WsLog(ws)
+            await log.next("session")
+            q = await log.next("question")
+            await log.audio_end(q["question_id"])
+            audio = np.concatenate([load_fixture(name), silence(3.0)])
+            result = await answer_turn(log, pcm_frames(audio, FRAME_16K), pace_s=0.02)
+            assert result["question_id"] == q["question_id"]
+            # Words from after the pause made it into the same answer.
+            assert "version" in result["text"].lower()
+            assert word_error_rate(meta["text"], result["text"]) <= DEFAULT_WER_BOUND
+            metrics = (await log.next("turn_metrics"))["latency_ms"]
+            assert metrics["end_reason"] == "vad"
+            assert len(log.of_type("speech_stopped")) >= 2  # the pause was seen as a pause

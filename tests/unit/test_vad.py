@@ -293,3 +293,18 @@ def test_voiced_audio_while_speech_is_open() -> None:
     assert abs(voiced.size - expected) <= 320
     assert np.array_equal(voiced[-1000:], speech[4 * RATE - 1000 : 4 * RATE])
     assert seg.speech_ms > 3000
+
+
+def test_voiced_audio_from_a_later_segment_covers_only_the_new_speech() -> None:
+    seg = TurnSegmenter(end_silence_ms=5000)
+    first = load_fixture("python_gil.wav")
+    run(seg, np.concatenate([first, silence(0.8)]))
+    done = seg.closed_segments
+    assert done >= 1
+    whole_before = seg.voiced_audio().size
+    run(seg, np.concatenate([load_fixture("idempotency.wav"), silence(0.8)]))
+    tail = seg.voiced_audio(first_segment=done)
+    assert 0 < tail.size < seg.voiced_audio().size
+    # The tail is the second answer's speech (about its length), not the first's.
+    assert abs(tail.size - (seg.voiced_audio().size - whole_before)) < 16000 * 0.6
+    assert seg.voiced_audio(first_segment=seg.closed_segments).size == 0

@@ -77,11 +77,14 @@ class TurnSegmenter:
         self.min_speech_ms = min_speech_ms
         self.pre_roll_ms = pre_roll_ms
         self._frame_len = sample_rate * frame_ms // 1000
-        self._vad = webrtcvad.Vad(aggressiveness)
+        self._aggressiveness = aggressiveness
         self.reset()
 
     def reset(self) -> None:
         """Start a new turn: forget audio, segments and positions."""
+        # webrtcvad adapts its noise estimate as it runs; a fresh turn gets a fresh one,
+        # or the end of the last answer leaks into the first frames of the next.
+        self._vad = webrtcvad.Vad(self._aggressiveness)
         self._chunks: list[npt.NDArray[np.int16]] = []
         self._rest = np.zeros(0, dtype=np.int16)  # samples short of a whole frame
         self._received = 0  # samples fed
@@ -242,11 +245,20 @@ class TurnSegmenter:
 
     # ------------------------------------------------------------------ audio for STT
 
-    def voiced_audio(self) -> npt.NDArray[np.int16]:
-        """Speech of this turn for STT (empty if none was heard). Costs one pass over the
+    @property
+    def closed_segments(self) -> int:
+        """How many speech segments have ended (a pause of ``hangover_ms`` closes one)."""
+        return len(self._segments)
+
+    def voiced_audio(
+        self, first_segment: int = 0, end_segment: int | None = None
+    ) -> npt.NDArray[np.int16]:
+        """Speech of this turn for STT (empty if none was heard): closed segments
+        ``first_segment`` up to ``end_segment`` (exclusive; None: all, and the open one).
+        Incremental transcription asks only for what is new. Costs one pass over the
         turn's audio, so call it for transcripts, not per frame."""
-        segments = list(self._segments)
-        if self._in_speech:
+        segments = list(self._segments[first_segment:end_segment])
+        if self._in_speech and end_segment is None:
             segments.append((self._seg_start, self._received))  # open: up to now
         if not segments:
             return np.zeros(0, dtype=np.int16)

@@ -11,6 +11,7 @@ from voice_interview.engines.models import ModelFile, ModelNotFoundError
 from voice_interview.settings import Settings
 
 SAMPLE_RATE = 16000
+FINAL_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 
 # Whisper's well-known inventions on near-silence; only dropped when little speech was heard.
 _HALLUCINATIONS = re.compile(
@@ -79,7 +80,9 @@ class SpeechToText:
             ) from e
         self.beam_size = settings.stt_beam_size
 
-    def transcribe(self, audio: np.ndarray, *, final: bool, prompt: str | None = None) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, *, final: bool, prompt: str | None = None
+    ) -> Transcript:
         """Transcribe 16 kHz int16 (or float32) mono audio.
 
         Interim passes use greedy decoding without word timestamps; the final pass
@@ -93,7 +96,9 @@ class SpeechToText:
             samples,
             language="en",
             beam_size=self.beam_size if final else 1,
-            temperature=0.0,
+            # Greedy decoding sometimes stops after a few words (tiny.en on fast speech);
+            # Whisper's quality checks then retry warmer. Interims stay greedy and cheap.
+            temperature=FINAL_TEMPERATURES if final else 0.0,
             condition_on_previous_text=False,
             vad_filter=False,
             word_timestamps=final,

@@ -34,7 +34,9 @@ from voice_interview.domain.scoring import OverallScore
 from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, StaleWorkError
 from voice_interview.engines.tts import Speech
 from voice_interview.interview.evaluations import EvaluationEvent
+from voice_interview.interview.incremental import IncrementalTranscript
 from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
+from voice_interview.interview.turn_end import end_silence_ms
 from voice_interview.logs import ContextLogger
 from voice_interview.store.repository import AlreadyAnsweredError, NotFoundError
 from voice_interview.store.tables import InterviewRow, QuestionRow
@@ -61,6 +63,7 @@ class _Turn:
     question: QuestionRow
     started: float
     segmenter: TurnSegmenter
+    transcript: IncrementalTranscript
     arrivals: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=4000))
     ending: bool = False  # end_turn has started
     closing: bool = False  # an end was asked for: later audio belongs to no turn
@@ -290,16 +293,25 @@ class InterviewSession:
 
     def _begin_turn(self, question: QuestionRow, question_audio_ms: float) -> None:
         self._generation += 1
-        self._turn = _Turn(
-            generation=self._generation,
+        segmenter = TurnSegmenter(
+            sample_rate=STT_RATE,
+            aggressiveness=self.settings.vad_aggressiveness,
+            end_silence_ms=self.settings.end_of_turn_unfinished_ms,
+        )
+        generation = self._generation
+        turn = _Turn(
+            generation=generation,
             question=question,
             started=time.monotonic(),
-            segmenter=TurnSegmenter(
-                sample_rate=STT_RATE,
-                aggressiveness=self.settings.vad_aggressiveness,
-                end_silence_ms=self.settings.end_of_turn_silence_ms,
+            segmenter=segmenter,
+            transcript=IncrementalTranscript(
+                segmenter,
+                self.ctx.engines.stt,
+                self.ctx.engines.stt_queue,
+                is_stale=lambda: self._closed or self._generation != generation,
             ),
         )
+        self._turn = turn
         self._arm_timer(question_audio_ms / 1000.0)
 
     def _arm_timer(self, question_audio_s: float) -> None:
@@ -419,8 +431,11 @@ class InterviewSession:
             if ev.kind == "speech_started":
                 if turn.first_speech_ms is None:
                     turn.first_speech_ms = ev.audio_ms
+                # Until the words say the sentence is finished, wait the long silence.
+                seg.end_silence_ms = self.settings.end_of_turn_unfinished_ms
                 await self._send(p.SpeechStartedMsg(ev.audio_ms))
             elif ev.kind == "speech_stopped":
+                self._on_pause(turn)
                 await self._send(p.SpeechStoppedMsg(ev.audio_ms))
             elif ev.kind == "end_of_turn":
                 ended = True
@@ -445,23 +460,36 @@ class InterviewSession:
     def _start_interim(self, turn: _Turn) -> None:
         turn.interim_inflight = True
         turn.last_interim_speech_ms = turn.segmenter.speech_ms
-        audio = turn.segmenter.voiced_audio()
-        stt = self.ctx.engines.stt
 
         async def run() -> None:
             try:
-                result = await self.ctx.engines.stt_queue.run(
-                    lambda: stt.transcribe(audio, final=False),
-                    PRIORITY_NORMAL,
-                    is_stale=lambda: self._stale(turn),
-                )
+                text = await turn.transcript.interim()
             except StaleWorkError:
                 return
             finally:
                 turn.interim_inflight = False
-            if not self._stale(turn) and result.text and result.text != turn.last_interim_text:
-                turn.last_interim_text = result.text
-                await self._send(p.TranscriptMsg(turn.question.id, result.text, False))
+            if not self._stale(turn) and text and text != turn.last_interim_text:
+                turn.last_interim_text = text
+                await self._send(p.TranscriptMsg(turn.question.id, text, False))
+
+        self._spawn(run())
+
+    def _on_pause(self, turn: _Turn) -> None:
+        """Transcribe up to this pause; its last words set how much silence ends the turn."""
+
+        async def run() -> None:
+            try:
+                text = await turn.transcript.on_pause()
+            except StaleWorkError:
+                return
+            seg = turn.segmenter
+            if self._stale(turn) or seg.in_speech or text is None:
+                return
+            seg.end_silence_ms = end_silence_ms(
+                text,
+                finished_ms=self.settings.end_of_turn_silence_ms,
+                unfinished_ms=self.settings.end_of_turn_unfinished_ms,
+            )
 
         self._spawn(run())
 
@@ -536,10 +564,12 @@ class InterviewSession:
         stt_ms: float | None = None
         if audio is not None:
             t0 = time.monotonic()
-            transcript = await self.ctx.transcriber.finish(
-                self.interview_id, answer.id, question, audio
-            )
+            # Most of the answer was transcribed at its pauses; this covers the tail.
+            transcript = await turn.transcript.final()
             stt_ms = (time.monotonic() - t0) * 1000
+            await self.ctx.transcriber.finish(
+                self.interview_id, answer.id, question, audio, transcript
+            )
             text = transcript.text
         else:
             self.ctx.evaluations.schedule(self.interview_id, answer.id, question, text)

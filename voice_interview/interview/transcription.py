@@ -56,12 +56,20 @@ class AnswerTranscriber:
         self.store_audio = store_audio
 
     async def finish(
-        self, interview_id: str, answer_id: str, question: QuestionRow, pcm: npt.NDArray[np.int16]
+        self,
+        interview_id: str,
+        answer_id: str,
+        question: QuestionRow,
+        pcm: npt.NDArray[np.int16],
+        transcript: Transcript | None = None,
     ) -> Transcript:
-        stt = self.engines.stt
-        transcript = await self.engines.stt_queue.run(
-            lambda: stt.transcribe(pcm, final=True), PRIORITY_FINAL
-        )
+        """Store the transcript (made now from ``pcm`` unless given) and the audio, then
+        schedule the evaluation."""
+        if transcript is None:
+            stt = self.engines.stt
+            transcript = await self.engines.stt_queue.run(
+                lambda: stt.transcribe(pcm, final=True), PRIORITY_FINAL
+            )
         audio: bytes | None = None
         if self.store_audio and pcm.size:
             loop = asyncio.get_running_loop()

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from voice_interview.interview.turn_end import end_silence_ms, sentence_complete
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I would use a process pool instead.",
+        "It is great for thousands of network connections.",
+        "Why would you do that?",
+        'He said "no."',
+    ],
+)
+def test_finished_sentences(text: str) -> None:
+    assert sentence_complete(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "For CPU bound work I would use.",  # Whisper's stop at the end of a clip
+        "I thought it was too risky because.",
+        "Then I tell the team and the",
+        "So, um.",
+        "the answer is",
+        "",
+        "   ",
+        "...",
+    ],
+)
+def test_unfinished_sentences(text: str) -> None:
+    assert not sentence_complete(text)
+
+
+def test_end_silence_is_short_only_after_a_finished_sentence() -> None:
+    assert end_silence_ms("Done.", finished_ms=600, unfinished_ms=1700) == 600
+    assert end_silence_ms("and the", finished_ms=600, unfinished_ms=1700) == 1700
+    assert end_silence_ms(None, finished_ms=600, unfinished_ms=1700) == 1700

@@ -1,0 +1,51 @@
+"""When has the candidate finished? The words so far decide how long a silence ends the turn.
+
+After a finished sentence a short silence ends the turn; mid-sentence (the last word
+cannot end a sentence, or the text has no closing punctuation) the server waits
+longer, so a candidate who stops to find the next word is not cut off. Whisper puts a
+full stop at the end of almost any clip, so the last word matters more than the
+punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words after which an English sentence practically never ends: articles, prepositions,
+# conjunctions, auxiliaries, subject pronouns, fillers, and verbs that need an object.
+CONTINUATION_WORDS = frozenset(
+    """
+    a an the my our your their his her its every each
+    and or but nor because so then than as if when while whereas although though since
+    unless until whether which who whom whose where why how what
+    to of in on at by for with from into onto about over under between through during
+    without within across after before like via per
+    is are was were be been being am do does did have has had will would can could
+    should shall may might must
+    i we you they he she it's i'm we're you're they're i'd we'd i'll we'll
+    um uh er erm hmm ah very just maybe
+    use using make making get getting put take call
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+_WORD = re.compile(r"[a-z']+")
+_CLOSED = re.compile(r"[.!?][\"')\]]*\s*$")
+
+
+def sentence_complete(text: str) -> bool:
+    """Whether the transcript so far ends at the end of a sentence."""
+    stripped = text.strip()
+    if not stripped or not _CLOSED.search(stripped):
+        return False
+    words = _WORD.findall(stripped.lower())
+    if not words:
+        return False
+    return words[-1] not in CONTINUATION_WORDS
+
+
+def end_silence_ms(text: str | None, *, finished_ms: int, unfinished_ms: int) -> int:
+    """The silence that ends the turn now: short after a finished sentence, else long
+    (also while no transcript of the speech so far is known yet)."""
+    if text is not None and sentence_complete(text):
+        return finished_ms
+    return unfinished_ms
