@@ -12,6 +12,7 @@ the forward pass itself only reads the weights).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import struct
 import threading
@@ -67,10 +68,43 @@ def read_safetensors(data: bytes) -> dict[str, NDArray[Any]]:
         shape = tuple(int(v) for v in info["shape"])
         if base + end > len(data) or start > end:
             raise ValueError(f"tensor {name}: data offsets out of range")
-        arr = np.frombuffer(data, dtype=np.dtype(dtype), count=(end - start) // np.dtype(dtype).itemsize,
-                            offset=base + start)
+        kind = np.dtype(dtype)
+        count = (end - start) // kind.itemsize
+        arr = np.frombuffer(data, dtype=kind, count=count, offset=base + start)
         tensors[name] = arr.reshape(shape)
     return tensors
+
+
+_BLAS_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+
+
+def limit_blas_threads(n: int) -> bool:
+    """Cap the threads of the OpenBLAS that numpy loaded (process-wide); True if done.
+
+    The embedder's matrices are small (a few hundred tokens by 384), so extra BLAS threads
+    mostly spin, and on a small CPU they fight the STT and LLM engines for cores: on two
+    shared cores one thread embeds about twice as fast as two."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as fh:
+            paths = {line.split()[-1] for line in fh if "openblas" in line.lower()}
+    except OSError:
+        return False
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter(int(n))
+                return True
+    return False
 
 
 def _erf(x: Array) -> Array:
@@ -81,24 +115,36 @@ def _erf(x: Array) -> Array:
     poly = t * (
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
-    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+    return np.asarray(sign * (1.0 - poly * np.exp(-a * a)), dtype=np.float32)
 
 
 def gelu(x: Array) -> Array:
     """The exact (erf) GELU that BERT uses."""
-    return (0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))).astype(np.float32)
+    return np.asarray(0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476))), dtype=np.float32)
 
 
 def layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
     mean = x.mean(axis=-1, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(axis=-1, keepdims=True)
-    return (centred / np.sqrt(var + np.float32(eps)) * weight + bias).astype(np.float32)
+    return np.asarray(centred / np.sqrt(var + np.float32(eps)) * weight + bias, dtype=np.float32)
 
 
 class _Layer:
-    __slots__ = ("ln1_b", "ln1_w", "ln2_b", "ln2_w", "o_b", "o_w", "qkv_b", "qkv_w",
-                 "up_b", "up_w", "down_b", "down_w")
+    __slots__ = (
+        "down_b",
+        "down_w",
+        "ln1_b",
+        "ln1_w",
+        "ln2_b",
+        "ln2_w",
+        "o_b",
+        "o_w",
+        "qkv_b",
+        "qkv_w",
+        "up_b",
+        "up_w",
+    )
 
     def __init__(self, t: dict[str, NDArray[Any]], prefix: str) -> None:
         def w(name: str) -> Array:
@@ -138,8 +184,13 @@ class Embedder:
         max_tokens: int = MAX_TOKENS,
         batch_size: int = 16,
         cache_size: int = 4096,
+        blas_threads: int | None = 1,
     ) -> None:
+        """``blas_threads``: cap numpy's OpenBLAS threads (process-wide, see
+        ``limit_blas_threads``); None leaves them alone."""
         t0 = time.monotonic()
+        if blas_threads is not None:
+            limit_blas_threads(blas_threads)
         self.model_info = model
         self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
@@ -291,4 +342,4 @@ class Embedder:
         counts = np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         pooled = summed / counts
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        return np.asarray(pooled / norms, dtype=np.float32)

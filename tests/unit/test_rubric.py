@@ -1,0 +1,173 @@
+"""Rubric coverage on hand-written examples: paraphrases cover, contradictions do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice_interview.engines.embed import Embedder
+from voice_interview.engines.models import ModelNotFoundError, resolve_model
+from voice_interview.interview import rubric
+from voice_interview.settings import Settings
+
+QUESTION = "How does a hash map work internally, and what affects its performance?"
+KEY_POINTS = [
+    "A hash function turns the key into an index in an array of buckets",
+    "Different keys can collide on the same bucket, handled by chaining or open addressing",
+    "Lookups are constant time on average but degrade to linear with many collisions",
+    "The table resizes and rehashes when the load factor gets too high",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    try:
+        return Embedder(resolve_model("embed", Settings()))
+    except ModelNotFoundError as e:
+        pytest.skip(f"bundled embedding model not installed: {e}")
+
+
+def _by_kp(a: rubric.RubricAssessment) -> dict[str, rubric.KeyPointMatch]:
+    return {m.key_point: m for m in a.matches}
+
+
+# ------------------------------------------------------------------ text handling (no model)
+
+
+def test_stem_matches_inflections() -> None:
+    assert rubric.stem("indexes") == rubric.stem("index")
+    assert rubric.stem("caching") == rubric.stem("cached")
+    assert rubric.stem("queries") == rubric.stem("query")
+    assert rubric.stem("stopped") == rubric.stem("stop")
+
+
+def test_content_stems_drop_stopwords() -> None:
+    assert rubric.content_stems("It is the database that scans the tables") == [
+        "databas",
+        "scan",
+        "tabl",
+    ]
+
+
+def test_split_spans_gives_sentences_clauses_and_offsets() -> None:
+    answer = "First we hash the key, then we pick a bucket. Collisions go into a list."
+    spans = rubric.split_spans(answer)
+    texts = [s.text for s in spans]
+    assert "First we hash the key, then we pick a bucket." in texts
+    assert "First we hash the key" in texts
+    assert "Collisions go into a list." in texts
+    for s in spans:
+        assert answer[s.start : s.end] == s.text
+        assert s.units
+
+
+def test_unpunctuated_transcript_gets_word_windows() -> None:
+    answer = " ".join(["word"] * 10 + ["hash", "bucket", "index"] + ["filler"] * 30)
+    spans = rubric.split_spans(answer)
+    assert len(spans) > 3  # the whole run plus overlapping windows
+    assert all(len(s.text.split()) <= 45 for s in spans[1:])
+
+
+def test_cues_are_found_and_negated_cues_ignored() -> None:
+    signals = rubric.assess("q", ["k"], "I'd just skip the tests, it doesn't matter.", None).signals
+    assert signals.dismissive
+    careful = rubric.assess("q", ["k"], "What I would not do is skip tests to hit a date.", None)
+    assert not careful.signals.dismissive
+    dodge = rubric.assess("q", ["k"], "Honestly I'd just look it up, I've never had to.", None)
+    assert dodge.signals.deflections
+    assert not dodge.signals.dismissive  # the deflecting sentence is not counted twice
+
+
+def test_lexical_only_mode_without_embedder() -> None:
+    answer = (
+        "A hash function maps each key to an index in an array of buckets. When two keys "
+        "collide in one bucket we use chaining."
+    )
+    a = rubric.assess(QUESTION, KEY_POINTS, answer, None)
+    assert not a.embedding_used
+    got = _by_kp(a)
+    assert got[KEY_POINTS[0]].status == "covered"
+    assert got[KEY_POINTS[3]].status == "missing"
+    assert 0.0 < a.coverage < 1.0
+
+
+# ------------------------------------------------------------------- with the real embedder
+
+
+def test_paraphrase_covers_with_a_quote_from_the_answer(embedder: Embedder) -> None:
+    answer = (
+        "Underneath there is an array; the key's hash, modulo the array length, picks the "
+        "slot. Two keys can land in one slot, so each slot keeps a small linked list, or we "
+        "probe for the next free slot. Once it is about three quarters full, past its load "
+        "factor, it grows into a bigger array and every entry is rehashed."
+    )
+    a = rubric.assess(QUESTION, KEY_POINTS, answer, embedder)
+    got = _by_kp(a)
+    for kp in (KEY_POINTS[0], KEY_POINTS[3]):
+        assert got[kp].status == "covered", (kp, got[kp])
+    # "a small linked list ... probe for the next free slot" shares no word with "chaining
+    # or open addressing": the embedding still finds it, if less surely.
+    assert got[KEY_POINTS[1]].status in ("covered", "partial")
+    for kp in KEY_POINTS[:2] + KEY_POINTS[3:]:
+        assert got[kp].quote and got[kp].quote in answer
+    assert got[KEY_POINTS[2]].status != "covered"  # complexity was never mentioned
+    assert a.coverage > 0.5
+    assert not a.contradictions
+
+
+def test_contradiction_does_not_cover(embedder: Embedder) -> None:
+    answer = (
+        "Collisions can't happen in a hash map, because every key gets its own unique hash, "
+        "and the table never needs to resize."
+    )
+    a = rubric.assess(QUESTION, KEY_POINTS, answer, embedder)
+    got = _by_kp(a)
+    assert got[KEY_POINTS[1]].status == "missing"
+    assert got[KEY_POINTS[1]].contradiction is not None
+    assert KEY_POINTS[1] in a.contradictions
+    assert got[KEY_POINTS[1]].credit == 0.0
+
+
+def test_antonym_and_negation_contradictions(embedder: Embedder) -> None:
+    kps = ["Indexes slow down inserts and updates because they must be maintained"]
+    a = rubric.assess(
+        "What are the costs of a database index?", kps,
+        "Indexes make inserts and updates faster, since the index is always up to date.",
+        embedder,
+    )
+    assert a.matches[0].status == "missing"
+    assert a.matches[0].contradiction is not None
+    kps = ["The model learns noise in the training data and generalizes poorly"]
+    b = rubric.assess(
+        "What is overfitting?", kps,
+        "Overfitting is when the model cannot learn the training data at all.", embedder,
+    )
+    assert b.matches[0].contradiction is not None
+
+
+def test_off_topic_covers_nothing(embedder: Embedder) -> None:
+    answer = (
+        "I mostly enjoy the design side of things. Last weekend I went hiking with my "
+        "family and we found a great little bakery."
+    )
+    a = rubric.assess(QUESTION, KEY_POINTS, answer, embedder)
+    assert all(m.status == "missing" for m in a.matches)
+    assert a.coverage == 0.0
+    assert a.signals.relevance < 0.3
+
+
+def test_one_sweeping_sentence_cannot_cover_every_point(embedder: Embedder) -> None:
+    answer = (
+        "Hash maps hash keys into buckets, collisions, load factor, resizing and constant "
+        "time lookups are all part of it."
+    )
+    a = rubric.assess(QUESTION, KEY_POINTS, answer, embedder)
+    assert sum(m.status == "covered" for m in a.matches) < len(KEY_POINTS)
+
+
+def test_deterministic(embedder: Embedder) -> None:
+    answer = "Keys are hashed to buckets, and collisions are chained in a list per bucket."
+    first = rubric.assess(QUESTION, KEY_POINTS, answer, embedder)
+    fresh = Embedder(embedder.model_info, cache_size=0)
+    fresh.embed(["something else entirely, to change batch shapes", "and more"])
+    second = rubric.assess(QUESTION, KEY_POINTS, answer, fresh)
+    assert first == second

@@ -1,0 +1,565 @@
+"""Answer evaluation: rubric coverage carries the score, the LLM only writes the feedback.
+
+The bundled SmolLM2-135M cannot judge answers (asked for a grade it scores a correct answer
+and an off-topic one alike), so the 0-100 content score is computed here from
+``rubric.assess``: key-point coverage, concrete detail, relevance to the question, minus
+red flags (contradicting a key point, sweeping claims, dismissive stances, deflecting).
+The LLM, when there is one, turns the rubric outcome into two sentences of feedback under
+a small JSON schema with a token cap; if it fails or says nothing usable, the feedback is
+written in code. Strengths and weaknesses are always written in code, each strength with
+the quote from the answer that earned it.
+
+Score (``content_score``), per question type t::
+
+    score = clip(SCALE[t] * 100 * (w_cov * coverage + w_spec * min(1, specificity / 0.7)
+                                   + w_rel * soft(relevance, 0.2, 0.45)) - penalties, 0, 100)
+
+with (w_cov, w_spec, w_rel) = (0.65, 0.22, 0.13) for technical and situational questions
+and (0.45, 0.42, 0.13) for behavioural ones, SCALE 1.0 / 1.25 / 1.4, and penalties of 4
+points per sweeping claim, 7 per dismissive stance, 5 per contradicted key point (each at
+most three times) and 15 for deflecting. Answers under five words are ``insufficient_data``.
+
+Same inputs give the same result: similarities are rounded before thresholds, the LLM
+runs with a fixed seed and temperature, and nothing time-dependent goes into the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from voice_interview.engines.llm import LLMError
+from voice_interview.interview.rubric import (
+    RUBRIC_VERSION,
+    KeyPointMatch,
+    RubricAssessment,
+    TextEmbedder,
+    assess,
+    content_stems,
+    words,
+)
+
+log = logging.getLogger(__name__)
+
+PROMPT_VERSION = "feedback-2025.1"
+SCORING_VERSION = "score-2025.1"
+
+MIN_WORDS = 5  # fewer words than this: insufficient_data
+MAX_WORDS = 600  # longer answers are evaluated on their first MAX_WORDS words
+
+# Sub-score weights per question type (each row sums to 1). Behavioural key points are
+# descriptors ("States the result"), which vague answers echo better than concrete stories
+# do, so there the concrete detail of the answer weighs more than the rubric match.
+_WEIGHTS: dict[str, tuple[float, float, float]] = {
+    # (coverage, specificity, relevance)
+    "technical": (0.65, 0.22, 0.13),
+    "situational": (0.65, 0.22, 0.13),
+    "behavioral": (0.45, 0.42, 0.13),
+}
+# Calibration: behavioural and situational key points are abstract, so even strong answers
+# match them less closely than technical ones; these stretch the weighted sum so a strong
+# answer lands near 75-90 for every question type. Monotone, so rankings do not change.
+_SCALE: dict[str, float] = {"technical": 1.0, "situational": 1.25, "behavioral": 1.4}
+SPECIFICITY_FULL = 0.7  # specificity signal that earns the full specificity sub-score
+RELEVANCE_LOW = 0.2  # topicality (see rubric) with no relevance credit
+RELEVANCE_HIGH = 0.45  # ... and with full credit
+# Penalties, in points of the 0-100 score. (Vague filler has no penalty of its own: it
+# already dilutes specificity, and a second charge would rank honest hedging below
+# confident errors.)
+PENALTY_OVERCLAIM = 4.0  # per sweeping claim ("always", "basically the same"), at most 3
+PENALTY_DISMISSIVE = 7.0  # per dismissive stance ("doesn't matter", "just skip"), at most 3
+PENALTY_DEFLECT = 15.0  # the answer steps around the question ("I'd look it up")
+PENALTY_CONTRADICTION = 5.0  # per contradicted key point, on top of losing its credit
+
+FEEDBACK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"feedback": {"type": "string", "minLength": 20, "maxLength": 200}},
+    "required": ["feedback"],
+}
+
+FEEDBACK_SYSTEM = (
+    "You are a friendly interview coach. You rewrite the feedback draft you are given into "
+    "exactly two short sentences addressed to the candidate as 'you'. Keep its facts, add "
+    "no new facts, no score, no lists. Reply only as JSON: {\"feedback\": \"...\"}"
+)
+
+
+class FeedbackLLM(Protocol):
+    def complete_json(
+        self,
+        system: str,
+        user: str,
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        temperature: float | None = ...,
+        seed: int | None = ...,
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class QuestionSpec:
+    text: str
+    question_type: str  # technical | behavioral | situational
+    difficulty: str  # easy | medium | hard
+    key_points: Sequence[str]
+    skills: Sequence[str] = field(default_factory=list)
+
+
+@dataclass
+class KeyPointCoverage:
+    key_point: str
+    status: Literal["covered", "partial", "missing"]
+    quote: str
+    similarity: float
+
+
+@dataclass
+class EvaluationResult:
+    status: Literal["scored", "insufficient_data"]
+    score: float | None
+    feedback: str
+    strengths: list[str]
+    weaknesses: list[str]
+    coverage: list[KeyPointCoverage]
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContentScore:
+    score: float  # 0-100
+    coverage: float  # sub-scores, 0-100 each before weighting
+    specificity: float
+    relevance: float
+    penalties: dict[str, float]
+
+
+def _soft(x: float, lo: float, hi: float) -> float:
+    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+
+def content_score(a: RubricAssessment, question_type: str) -> ContentScore:
+    """The 0-100 score from a rubric assessment. Pure: the same assessment, the same score."""
+    w_cov, w_spec, w_rel = _WEIGHTS.get(str(question_type), _WEIGHTS["technical"])
+    s = a.signals
+    coverage = a.coverage
+    specificity = min(1.0, s.specificity / SPECIFICITY_FULL)
+    relevance = _soft(s.relevance, RELEVANCE_LOW, RELEVANCE_HIGH)
+    penalties = {
+        "overclaim": PENALTY_OVERCLAIM * min(3, len(s.overclaims)),
+        "dismissive": PENALTY_DISMISSIVE * min(3, len(s.dismissive)),
+        "deflect": PENALTY_DEFLECT if s.deflections else 0.0,
+        "contradiction": PENALTY_CONTRADICTION * min(3, len(a.contradictions)),
+    }
+    scale = _SCALE.get(str(question_type), 1.0)
+    raw = 100.0 * scale * (w_cov * coverage + w_spec * specificity + w_rel * relevance)
+    score = min(100.0, max(0.0, raw - sum(penalties.values())))
+    return ContentScore(
+        score=round(score, 1),
+        coverage=round(100.0 * coverage, 1),
+        specificity=round(100.0 * specificity, 1),
+        relevance=round(100.0 * relevance, 1),
+        penalties=penalties,
+    )
+
+
+def score_band(score: float) -> str:
+    if score >= 75:
+        return "strong"
+    if score >= 50:
+        return "good, with gaps"
+    if score >= 25:
+        return "partial"
+    return "weak"
+
+
+def _short(text: str, limit: int = 140) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case a sentence's first word for use mid-sentence, unless it looks like a name
+    or an acronym ("JavaScript", "GET", "CPython")."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first.istitle() and first.isalpha() else text
+
+
+class Evaluator:
+    """Scores an answer against its question's rubric; blocking (run it on an engine queue)."""
+
+    def __init__(
+        self,
+        llm: FeedbackLLM | None,
+        embedder: TextEmbedder | None,
+        *,
+        feedback_max_tokens: int = 96,
+        seed: int = 0,
+        temperature: float = 0.0,
+    ) -> None:
+        self.llm = llm
+        self.embedder = embedder
+        self.feedback_max_tokens = feedback_max_tokens
+        self.seed = seed
+        self.temperature = temperature
+        self._models: dict[str, Any] | None = None
+
+    # -- public API -------------------------------------------------------------------------
+
+    def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+        answer = " ".join((answer_text or "").split())
+        n_words = len(words(answer))
+        base_details: dict[str, Any] = {
+            "rubric_version": RUBRIC_VERSION,
+            "prompt_version": PROMPT_VERSION,
+            "scoring_version": SCORING_VERSION,
+            "models": self._model_info(),
+            "seed": self.seed,
+            "temperature": self.temperature,
+            "answer_words": n_words,
+        }
+        if n_words < MIN_WORDS:
+            reason = "empty answer" if n_words == 0 else f"answer too short ({n_words} words)"
+            return EvaluationResult(
+                status="insufficient_data",
+                score=None,
+                feedback=(
+                    "There was not enough of an answer to evaluate. Try answering in a few "
+                    "full sentences: what you would do and why."
+                ),
+                strengths=[],
+                weaknesses=["No substantive answer was given."],
+                coverage=[
+                    KeyPointCoverage(kp, "missing", "", 0.0) for kp in question.key_points
+                ],
+                details=base_details | {"reason": reason},
+            )
+        if n_words > MAX_WORDS:
+            answer = _first_words(answer, MAX_WORDS)
+            base_details["truncated_to_words"] = MAX_WORDS
+        assessment = assess(question.text, list(question.key_points), answer, self.embedder)
+        scored = content_score(assessment, question.question_type)
+        strengths, weaknesses = self._strengths_weaknesses(assessment)
+        feedback, source, llm_error = self._feedback(question, assessment, scored)
+        s = assessment.signals
+        details = base_details | {
+            "embedding_used": assessment.embedding_used,
+            "sub_scores": {
+                "coverage": scored.coverage,
+                "specificity": scored.specificity,
+                "relevance": scored.relevance,
+                "penalties": scored.penalties,
+                "weights": dict(
+                    zip(
+                        ("coverage", "specificity", "relevance"),
+                        _WEIGHTS.get(str(question.question_type), _WEIGHTS["technical"]),
+                        strict=True,
+                    )
+                ),
+            },
+            "signals": {
+                "topicality": s.relevance,
+                "answer_question_cosine": s.answer_cosine,
+                "focus": s.focus,
+                "specificity": s.specificity,
+                "vagueness": s.vagueness,
+                "hedges": s.hedges,
+                "overclaims": s.overclaims,
+                "dismissive": s.dismissive,
+                "deflections": s.deflections,
+                "numbers": len(s.numbers),
+            },
+            "coverage": [_match_detail(m) for m in assessment.matches],
+            "feedback_source": source,
+        }
+        if llm_error is not None:
+            details["llm_error"] = llm_error
+        return EvaluationResult(
+            status="scored",
+            score=scored.score,
+            feedback=feedback,
+            strengths=strengths,
+            weaknesses=weaknesses,
+            coverage=[
+                KeyPointCoverage(m.key_point, m.status, m.quote, m.similarity)
+                for m in assessment.matches
+            ],
+            details=details,
+        )
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def _model_info(self) -> dict[str, Any]:
+        if self._models is None:
+            models: dict[str, Any] = {}
+            for role, engine in (("llm", self.llm), ("embed", self.embedder)):
+                info = getattr(engine, "model_info", None)
+                if engine is None:
+                    models[role] = None
+                elif info is None:
+                    models[role] = {"name": type(engine).__name__, "sha256": None}
+                else:
+                    try:
+                        sha = str(info.sha256)
+                    except OSError as e:
+                        log.warning("could not hash the %s model: %s", role, e)
+                        sha = None
+                    models[role] = {"name": str(getattr(info, "name", "")), "sha256": sha}
+            self._models = models
+        return dict(self._models)
+
+    @staticmethod
+    def _strengths_weaknesses(a: RubricAssessment) -> tuple[list[str], list[str]]:
+        strengths: list[str] = []
+        weaknesses: list[str] = []
+        for m in a.matches:
+            if m.contradiction is not None:
+                weaknesses.append(
+                    f"Contradicts a key point ({m.key_point}): \u201c{_short(m.quote)}\u201d"
+                )
+            elif m.status == "covered":
+                strengths.append(f"{m.key_point}: \u201c{_short(m.quote)}\u201d")
+            elif m.status == "partial":
+                strengths.append(f"Partly covered: {m.key_point}: \u201c{_short(m.quote)}\u201d")
+                weaknesses.append(f"Only partly covered: {m.key_point}")
+            else:
+                weaknesses.append(f"Missing: {m.key_point}")
+        s = a.signals
+        if s.deflections:
+            weaknesses.append(
+                "Stepped around the question (" + ", ".join(f"\u201c{d}\u201d" for d in
+                                                        _unique(s.deflections)[:2]) + ")"
+            )
+        if s.overclaims:
+            weaknesses.append(
+                "Sweeping claims that need qualifying: "
+                + ", ".join(f"\u201c{c}\u201d" for c in _unique(s.overclaims)[:3])
+            )
+        if s.dismissive:
+            weaknesses.append(
+                "Dismissive or risky stance: "
+                + ", ".join(f"\u201c{c}\u201d" for c in _unique(s.dismissive)[:3])
+            )
+        if s.vagueness >= 0.5:
+            weaknesses.append("Vague or hedged wording; few concrete details")
+        return strengths, weaknesses
+
+    def _feedback(
+        self, q: QuestionSpec, a: RubricAssessment, scored: ContentScore
+    ) -> tuple[str, str, str | None]:
+        """(feedback, source "llm" | "rules", llm error or None)."""
+        fallback = rule_feedback(a, scored.score, q.question_type)
+        if self.llm is None:
+            return fallback, "rules", None
+        prompt = feedback_prompt(q, a, scored.score, fallback)
+        try:
+            out = self.llm.complete_json(
+                FEEDBACK_SYSTEM,
+                prompt,
+                FEEDBACK_SCHEMA,
+                max_tokens=self.feedback_max_tokens,
+                temperature=self.temperature,
+                seed=self.seed,
+            )
+        except LLMError as e:
+            log.warning("feedback generation failed, using rule-based feedback: %s", e)
+            return fallback, "rules", str(e)
+        # Grounded in the draft and the key points, not the question: restating the
+        # question is not feedback.
+        grounding = " ".join([fallback, *(m.key_point for m in a.matches)])
+        text = clean_feedback(
+            out.get("feedback"), grounding=grounding, allow_praise=scored.score >= 50,
+            min_sentences=2,
+        )
+        if not text:
+            return fallback, "rules", "empty or unusable feedback from the model"
+        return text, "llm", None
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(i.lower() for i in items))
+
+
+def _first_words(text: str, n: int) -> str:
+    for count, m in enumerate(re.finditer(r"\S+", text), start=1):
+        if count == n:
+            return text[: m.end()]
+    return text
+
+
+def _match_detail(m: KeyPointMatch) -> dict[str, Any]:
+    return {
+        "key_point": m.key_point,
+        "status": m.status,
+        "quote": m.quote,
+        "similarity": m.similarity,
+        "cosine": m.cosine,
+        "lexical": m.lexical,
+        "credit": m.credit,
+        "contradiction": m.contradiction,
+    }
+
+
+def feedback_prompt(q: QuestionSpec, a: RubricAssessment, score: float, draft: str) -> str:
+    """The user message: the question, the rubric outcome and the rule-written draft."""
+    covered = [m.key_point for m in a.matches if m.status == "covered"]
+    missing = [m.key_point for m in a.matches if m.status != "covered" and not m.contradiction]
+    wrong = [m.key_point for m in a.matches if m.contradiction]
+    lines = [
+        f"Interview question: {q.text}",
+        f"The answer was {score_band(score)}.",
+        "It covered: " + ("; ".join(covered[:3]) if covered else "none of the key points"),
+        "It missed: " + ("; ".join(missing[:2]) if missing else "nothing important"),
+    ]
+    if wrong:
+        lines.append("It got wrong: " + "; ".join(wrong[:2]))
+    lines.append(f"Draft: {draft}")
+    lines.append("Rewrite the draft as two friendly sentences to the candidate.")
+    return "\n".join(lines)
+
+
+_REPEAT = re.compile(r"\b(\w+)\b(?:\W+\1\b){2,}", re.IGNORECASE)
+_DIGIT_CHAIN = re.compile(r"\d(?:[.,]\d){3,}")
+# The coach talking about itself or agreeing with the candidate, not giving feedback.
+_COACH_TALK = re.compile(r"\b(?:I'm|I am|I'll|I will|I'd|I have|you're right)\b", re.IGNORECASE)
+
+
+def _repetitive(text: str) -> bool:
+    toks = words(text)
+    grams = [tuple(toks[i : i + 3]) for i in range(len(toks) - 2)]
+    return bool(grams) and len(set(grams)) < 0.85 * len(grams)
+
+
+_PRAISE = re.compile(
+    r"\b(?:great|excellent|fantastic|impressive|wonderful|perfect|outstanding|strong|"
+    r"testament|well done|good job|clearly|thorough|comprehensive)\b",
+    re.IGNORECASE,
+)
+
+
+def clean_feedback(
+    value: object, grounding: str = "", *, allow_praise: bool = True, min_sentences: int = 1
+) -> str:
+    """The model's feedback tidied to at most two complete sentences, or "" when it is
+    unusable: too short, fewer than ``min_sentences`` complete sentences, repetitive, not
+    addressed to the candidate, praising a weak answer (``allow_praise=False``), or (given
+    ``grounding`` text) with under half of its content words taken from the facts."""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join(value.replace("\\n", " ").split()).strip(" \"'")
+    if len(text) < 20 or _REPEAT.search(text) or _DIGIT_CHAIN.search(text):
+        return ""
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", text) if x]
+    complete = [x for x in sentences if re.search(r"[a-zA-Z][\"')]?[.!?]$", x)]
+    if len(complete) < min_sentences:
+        return ""  # the second sentence (what to add or fix) is the useful one
+    text = " ".join(complete[:2])
+    if len(text) < 20 or not re.search(r"\byou(?:r|'ve|'re)?\b", text, re.IGNORECASE):
+        return ""
+    if _COACH_TALK.search(text) or _repetitive(text):
+        return ""
+    if not allow_praise and _PRAISE.search(text):
+        return ""  # warm words about a weak answer mislead the candidate
+    if grounding:
+        own = set(content_stems(text))
+        given = set(content_stems(grounding))
+        if not own or len(own & given) / len(own) < 0.5:
+            return ""
+    return text
+
+
+_DESCRIPTOR_VERBS: dict[str, tuple[str, str]] = {
+    # rubric descriptor verb: (imperative, past)
+    "describes": ("describe", "described"),
+    "explains": ("explain", "explained"),
+    "states": ("state", "stated"),
+    "shows": ("show", "showed"),
+    "gives": ("give", "gave"),
+    "shares": ("share", "shared"),
+    "mentions": ("mention", "mentioned"),
+    "names": ("name", "named"),
+    "sets": ("set", "set"),
+}
+_IRREGULAR_PAST = frozenset(
+    ["took", "made", "found", "built", "kept", "ran", "led", "gave", "told", "set", "wrote",
+     "got", "did", "sent", "brought", "met"]
+)
+
+
+def _phrases(key_point: str, question_type: str) -> tuple[str, str, str]:
+    """(praise, touched-on, advice) sentences for a key point, worded for its form: a
+    behavioural descriptor ("Describes the incident"), a past action ("Took ownership"), a
+    step of a plan (situational questions) or a fact."""
+    kp = key_point.strip().rstrip(".")
+    first, _, rest = kp.partition(" ")
+    low = first.lower()
+    qt = str(question_type)
+    if qt == "behavioral" and low in _DESCRIPTOR_VERBS and rest:
+        base, past = _DESCRIPTOR_VERBS[low]
+        return (f"You {past} {rest}.", f"You touched on {rest}.",
+                f"To strengthen it, {base} {rest}.")
+    if qt == "behavioral" and ((low.endswith("ed") and len(low) > 4) or low in _IRREGULAR_PAST):
+        action = _lower_first(kp)
+        return (f"You {action}.", f"You touched on how you {action}.",
+                f"To strengthen it, say how you {action}.")
+    point = _lower_first(kp)
+    if qt == "behavioral":
+        return (f"You covered {point}.", f"You touched on {point}.",
+                f"To strengthen it, also cover: {point}.")
+    if qt == "situational":
+        return (f"You covered a key step: {point}.", f"You touched on one step: {point}.",
+                f"To strengthen it, also cover this step: {point}.")
+    return (f"You explained well that {point}.", f"You touched on the point that {point}.",
+            f"To strengthen it, also cover: {point}.")
+
+
+def rule_feedback(a: RubricAssessment, score: float, question_type: str = "technical") -> str:
+    """Two sentences written from the rubric outcome: what worked, then the most important
+    thing to add or correct. Used without the LLM, as its draft, and as its fallback."""
+    covered = [m for m in a.matches if m.status == "covered"]
+    partial = [m for m in a.matches if m.status == "partial"]
+    missing = [m for m in a.matches if m.status == "missing" and m.contradiction is None]
+    wrong = [m for m in a.matches if m.contradiction is not None]
+    s = a.signals
+    qt = str(question_type)
+    todo = missing or partial
+    if s.deflections and not covered:
+        first = (
+            "You did not really answer the question; walking through how you would approach "
+            "it would earn credit even without direct experience."
+        )
+    elif covered and score >= 50:
+        first = _phrases(covered[0].key_point, qt)[0]
+        extra = len(covered) - 1
+        if extra:
+            first = first[:-1] + f", along with {extra} other key point{'s' if extra > 1 else ''}."
+    elif score >= 50:
+        first = "You gave a specific, concrete answer."
+    elif covered or partial:
+        first = (
+            _phrases((covered or partial)[0].key_point, qt)[1][:-1]
+            + ", but the answer stays thin overall."
+        )
+    else:
+        first = "Your answer did not yet address what this question is looking for."
+    if wrong and (wrong[0].contradiction or "").startswith("dismissive"):
+        second = (
+            f"Rethink \u201c{_short(wrong[0].quote, 70)}\u201d: an interviewer will read it "
+            "as a red flag."
+        )
+    elif wrong:
+        second = (
+            f"Check your claim \u201c{_short(wrong[0].quote, 70)}\u201d, which conflicts with "
+            f"the point that {_lower_first(wrong[0].key_point)}."
+        )
+    elif (s.dismissive or len(s.overclaims) >= 2) and not s.deflections:
+        cue = (s.dismissive or s.overclaims)[0]
+        second = f"Avoid sweeping or dismissive statements like \u201c{cue}\u201d."
+    elif todo:
+        second = _phrases(todo[0].key_point, qt)[2]
+    else:
+        second = "A concrete example or number from your own work would make it even better."
+    return f"{first} {second}"
