@@ -35,7 +35,7 @@ class Settings:
     stt_cpu_threads: int = 0
     stt_beam_size: int = 1
     llm_n_gpu_layers: int = 0
-    llm_n_threads: int = 0
+    llm_n_threads: int = 0  # 0: half the cores, so evaluations leave room for live turns
     llm_n_ctx: int = 2048
     llm_seed: int = 0
     llm_temperature: float = 0.0

@@ -31,7 +31,7 @@ class LocalLLM:
         self.model_info = model
         self.seed = settings.llm_seed
         self.temperature = settings.llm_temperature
-        threads = settings.llm_n_threads or max(1, (os.cpu_count() or 2))
+        threads = settings.llm_n_threads or max(1, (os.cpu_count() or 2) // 2)
         try:
             self._llm = Llama(
                 model_path=str(model.path),

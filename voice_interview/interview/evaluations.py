@@ -55,7 +55,9 @@ def question_spec(q: QuestionRow) -> QuestionSpec:
 
 def evaluation_payload(result: EvaluationResult) -> dict[str, Any]:
     details = dict(result.details)
-    details["coverage"] = [
+    # The evaluator's own per-key-point detail (cosine, lexical, credit, contradiction)
+    # is kept; the summary view is added beside it.
+    details["key_points"] = [
         {
             "key_point": c.key_point,
             "status": c.status,

@@ -61,7 +61,7 @@ def build_report(interview: InterviewRow, records: list[AnswerRecord]) -> dict[s
                     "feedback": e.feedback,
                     "strengths": list(e.strengths),
                     "weaknesses": list(e.weaknesses),
-                    "coverage": e.details.get("coverage", []),
+                    "coverage": e.details.get("key_points", []),
                     "error": e.error or None,
                 },
                 "metrics": dict(t.latency_ms) if t else None,
