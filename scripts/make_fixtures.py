@@ -73,7 +73,7 @@ ANSWERS = [
         "How would you design a REST API for managing customer orders?",
         [
             "I would model orders as a resource under slash orders.",
-            "A post creates an order and returns",
+            "A post creates an order, and the response is",
             "two oh one with its location.",
             "Get lists them with pagination, and patch updates the status.",
             "For errors I would use a consistent JSON body with a code and a message, "

@@ -1,4 +1,4 @@
-"""``voice-interview serve | models | report | eval-bench | bench``."""
+"""``voice-interview serve | models | report | rescore | eval-bench | bench``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from voice_interview.settings import Settings, SettingsError, load_settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for name in ("host", "port", "database_url"):
+    for name in ("host", "port", "database_url", "llm_model"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -79,6 +79,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from voice_interview.engines.embed import Embedder
+    from voice_interview.engines.llm import LocalLLM
+    from voice_interview.engines.models import resolve_model
+    from voice_interview.interview.evaluator import Evaluator
+    from voice_interview.interview.rescore import (
+        RescoreError,
+        format_summary,
+        rescore_interview,
+    )
+    from voice_interview.store.repository import NotFoundError, Repository
+
+    settings = _settings(args)  # --llm-model wins over VI_LLM_MODEL and the config file
+    llm = None if args.no_llm else LocalLLM(resolve_model("llm", settings), settings)
+    evaluator = Evaluator(
+        llm,
+        Embedder(resolve_model("embed", settings)),
+        feedback_max_tokens=settings.llm_feedback_max_tokens,
+        seed=settings.llm_seed,
+        temperature=settings.llm_temperature,
+    )
+
+    async def run() -> int:
+        repo = Repository(settings.database_url)
+        await repo.init()
+        try:
+            summary = await rescore_interview(repo, evaluator, args.interview_id)
+        except (NotFoundError, RescoreError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        finally:
+            await repo.close()
+        print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_eval_bench(args: argparse.Namespace) -> int:
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
@@ -134,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("interview_id")
     report.add_argument("--html", action="store_true")
     report.set_defaults(func=cmd_report)
+
+    rescore = sub.add_parser(
+        "rescore", help="re-evaluate an interview's stored transcripts with the current models"
+    )
+    common(rescore)
+    rescore.add_argument("interview_id")
+    rescore.add_argument(
+        "--llm-model", dest="llm_model", default=None, help="GGUF file for the feedback LLM"
+    )
+    rescore.add_argument("--no-llm", action="store_true", help="rule-based feedback only")
+    rescore.add_argument("--json", action="store_true")
+    rescore.set_defaults(func=cmd_rescore)
 
     ev = sub.add_parser("eval-bench", help="rank a labelled answer set with the evaluator")
     common(ev)

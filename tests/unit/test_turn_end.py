@@ -39,3 +39,9 @@ def test_end_silence_is_short_only_after_a_finished_sentence() -> None:
     assert end_silence_ms("Done.", finished_ms=600, unfinished_ms=1700) == 600
     assert end_silence_ms("and the", finished_ms=600, unfinished_ms=1700) == 1700
     assert end_silence_ms(None, finished_ms=600, unfinished_ms=1700) == 1700
+
+
+def test_an_uncertain_last_word_gets_the_long_wait() -> None:
+    kw = {"finished_ms": 700, "unfinished_ms": 1700}
+    assert end_silence_ms("... and the responses.", last_word_probability=0.66, **kw) == 1700
+    assert end_silence_ms("... and the responses.", last_word_probability=0.9, **kw) == 700

@@ -53,7 +53,9 @@ class TurnSegmenter:
     start_min_voiced = 8
     tail_drop_db = 25.0  # end frames this far under the segment's mean level are not voice
     tail_max_trim = 5  # ... at most this many (webrtcvad's hangover, not real speech)
-    hangover_ms = 300  # silence after which a speech segment is closed
+    # Silence after which a speech segment is closed: short enough that the gap between
+    # two sentences closes one, so each sentence is transcribed while the next is spoken.
+    hangover_ms = 200
     squeeze_ms = 300  # longest silence kept between segments in voiced_audio()
 
     def __init__(
@@ -249,6 +251,15 @@ class TurnSegmenter:
     def closed_segments(self) -> int:
         """How many speech segments have ended (a pause of ``hangover_ms`` closes one)."""
         return len(self._segments)
+
+    @property
+    def segments_ms(self) -> list[tuple[int, int]]:
+        """The speech segments ``voiced_audio()`` is cut from, as (start, end) ms of input:
+        the closed ones, then an open one up to the audio received so far."""
+        spans = list(self._segments)
+        if self._in_speech:
+            spans.append((self._seg_start, self._received))
+        return [(self._ms(a), self._ms(b)) for a, b in spans]
 
     def voiced_audio(
         self, first_segment: int = 0, end_segment: int | None = None

@@ -21,6 +21,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+
 from voice_interview import protocol as p
 from voice_interview.audio.codecs import (
     AudioDecodeError,
@@ -34,7 +37,9 @@ from voice_interview.domain.scoring import OverallScore
 from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, StaleWorkError
 from voice_interview.engines.tts import Speech
 from voice_interview.interview.evaluations import EvaluationEvent
+from voice_interview.interview.gating import AnswerMeta
 from voice_interview.interview.incremental import IncrementalTranscript
+from voice_interview.interview.speech_metrics import timeline_of
 from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
 from voice_interview.interview.turn_end import end_silence_ms
 from voice_interview.logs import ContextLogger
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STT_RATE = 16000
+MAX_STT_BACKLOG_FOR_INTERIMS = 2
 
 
 @dataclass
@@ -453,6 +459,8 @@ class InterviewSession:
         if (
             seg.heard_speech
             and not turn.interim_inflight
+            # Under load, interims wait: turn-ending passes keep the STT worker first.
+            and self.ctx.engines.stt_queue.depth < MAX_STT_BACKLOG_FOR_INTERIMS
             and seg.speech_ms - turn.last_interim_speech_ms >= self.settings.interim_interval_ms
         ):
             self._start_interim(turn)
@@ -489,6 +497,7 @@ class InterviewSession:
                 text,
                 finished_ms=self.settings.end_of_turn_silence_ms,
                 unfinished_ms=self.settings.end_of_turn_unfinished_ms,
+                last_word_probability=turn.transcript.last_word_probability(),
             )
 
         self._spawn(run())
@@ -513,9 +522,14 @@ class InterviewSession:
             turn.ending = True
             if self._timer is not None:
                 self._timer.cancel()
-            await self._finish_turn(turn, reason, text_answer)
+            rest = await self._finish_turn(turn, reason, text_answer)
+        # Outside the lock: the next answer may end while this one is still transcribed.
+        if rest is not None:
+            await rest
 
-    async def _finish_turn(self, turn: _Turn, reason: str, text_answer: str | None) -> None:
+    async def _finish_turn(
+        self, turn: _Turn, reason: str, text_answer: str | None
+    ) -> Coroutine[Any, Any, None] | None:
         """Commit the answer, send the next question at once, then finish the answer.
 
         The next question does not depend on what was said, so it goes out before the
@@ -537,6 +551,8 @@ class InterviewSession:
             source, text = "voice", ""
         else:
             source, text = "none", ""
+        # Where the voiced audio came from in the turn (for pauses and clip times).
+        timeline = timeline_of(seg) if audio is not None else None
         try:
             answer, _ = await self.ctx.repo.record_answer(
                 self.interview_id,
@@ -545,7 +561,7 @@ class InterviewSession:
                 transcript=text,
                 end_reason=reason,
                 speech_ms=seg.speech_ms,
-                stt={"status": "pending"} if audio is not None else {},
+                stt={"status": "pending", "timeline": timeline} if audio is not None else {},
                 audio=pcm_bytes(audio) if audio is not None else None,
                 audio_format=PCM_FORMAT,
             )
@@ -553,7 +569,7 @@ class InterviewSession:
             self._answered.add(question.id)
             await self.error(p.INVALID_MESSAGE, "this question was already answered")
             await self._ask_current()
-            return
+            return None
         self._answered.add(question.id)
         next_q = self._current_question()
         first_audio_at: float | None = None
@@ -561,6 +577,34 @@ class InterviewSession:
             first_audio_at = await self._ask(next_q, new_turn=True)
         else:
             self._turn = None
+        return self._finish_answer(
+            turn,
+            answer.id,
+            source,
+            text,
+            audio,
+            timeline,
+            t_end,
+            last_voice_at,
+            first_audio_at,
+            reason,
+        )
+
+    async def _finish_answer(
+        self,
+        turn: _Turn,
+        answer_id: str,
+        source: str,
+        text: str,
+        audio: npt.NDArray[np.int16] | None,
+        timeline: Any,
+        t_end: float,
+        last_voice_at: float | None,
+        first_audio_at: float | None,
+        reason: str,
+    ) -> None:
+        """Final transcript (the tail only), stored audio, evaluation, then the metrics."""
+        seg, question = turn.segmenter, turn.question
         stt_ms: float | None = None
         if audio is not None:
             t0 = time.monotonic()
@@ -568,15 +612,27 @@ class InterviewSession:
             transcript = await turn.transcript.final()
             stt_ms = (time.monotonic() - t0) * 1000
             await self.ctx.transcriber.finish(
-                self.interview_id, answer.id, question, audio, transcript
+                self.interview_id,
+                answer_id,
+                question,
+                audio,
+                transcript,
+                speech_ms=seg.speech_ms,
+                timeline=timeline,
             )
             text = transcript.text
         else:
-            self.ctx.evaluations.schedule(self.interview_id, answer.id, question, text)
+            self.ctx.evaluations.schedule(
+                self.interview_id,
+                answer_id,
+                question,
+                text,
+                AnswerMeta(source=source, speech_ms=seg.speech_ms),
+            )
         await self._send(p.TranscriptMsg(question.id, text, True))
         metrics = self._metrics(turn, t_end, last_voice_at, stt_ms, first_audio_at, reason)
         await self._send(p.TurnMetricsMsg(question.id, metrics))
-        await self.ctx.repo.save_timing(answer.id, self.interview_id, question.id, metrics)
+        await self.ctx.repo.save_timing(answer_id, self.interview_id, question.id, metrics)
         self.ctx.metrics.observe_turn(metrics)
         self.log.info(
             "turn ended",

@@ -19,6 +19,7 @@ from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_s
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.queue import EngineQueue
 from voice_interview.interview.evaluator import EvaluationResult, Evaluator, QuestionSpec
+from voice_interview.interview.gating import AnswerMeta
 from voice_interview.store.repository import NotFoundError, Repository
 from voice_interview.store.tables import EvaluationRow, QuestionRow
 
@@ -63,6 +64,8 @@ def evaluation_payload(result: EvaluationResult) -> dict[str, Any]:
             "status": c.status,
             "quote": c.quote,
             "similarity": round(float(c.similarity), 3),
+            "start_s": c.start_s,
+            "end_s": c.end_s,
         }
         for c in result.coverage
     ]
@@ -102,9 +105,20 @@ class EvaluationService:
     def pending_for(self, interview_id: str) -> int:
         return len(self._inflight.get(interview_id, ()))
 
-    def schedule(self, interview_id: str, answer_id: str, question: QuestionRow, text: str) -> None:
+    def schedule(
+        self,
+        interview_id: str,
+        answer_id: str,
+        question: QuestionRow,
+        text: str,
+        answer_meta: AnswerMeta | None = None,
+    ) -> None:
+        """Evaluate an answer in the background. ``answer_meta`` (source, speech time, stt
+        info) lets the gate judge a spoken answer; without it the text is gated as typed."""
         self._inflight[interview_id].add(answer_id)
-        task = asyncio.create_task(self._evaluate(interview_id, answer_id, question, text))
+        task = asyncio.create_task(
+            self._evaluate(interview_id, answer_id, question, text, answer_meta)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -123,7 +137,13 @@ class EvaluationService:
                     and rec.answer.id == answer_id
                     and rec.answer.stt.get("status") != "pending"
                 ):
-                    self.schedule(interview_id, answer_id, rec.question, rec.answer.transcript)
+                    self.schedule(
+                        interview_id,
+                        answer_id,
+                        rec.question,
+                        rec.answer.transcript,
+                        AnswerMeta.of(rec.answer),
+                    )
                     count += 1
         return count
 
@@ -135,7 +155,12 @@ class EvaluationService:
                 log.warning("evaluation listener failed: %s", e)
 
     async def _evaluate(
-        self, interview_id: str, answer_id: str, question: QuestionRow, text: str
+        self,
+        interview_id: str,
+        answer_id: str,
+        question: QuestionRow,
+        text: str,
+        answer_meta: AnswerMeta | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         spec = question_spec(question)
@@ -144,7 +169,9 @@ class EvaluationService:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 started = loop.time()
                 try:
-                    result = await self.queue.run(lambda: self.evaluator.evaluate(spec, text))
+                    result = await self.queue.run(
+                        lambda: self.evaluator.evaluate(spec, text, answer_meta)
+                    )
                 except Exception as e:  # any model failure is retried, then stored as failed
                     error = f"{type(e).__name__}: {e}"
                     log.warning(

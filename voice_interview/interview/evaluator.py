@@ -4,10 +4,17 @@ The bundled SmolLM2-135M cannot judge answers (asked for a grade it scores a cor
 and an off-topic one alike), so the 0-100 content score is computed here from
 ``rubric.assess``: key-point coverage, concrete detail, relevance to the question, minus
 red flags (contradicting a key point, sweeping claims, dismissive stances, deflecting).
+Before any of it, ``gating.gate`` decides whether the answer can be assessed at all (no
+speech, too little, a transcript too uncertain to trust): if not, the result is
+``insufficient_data`` with the gate's reason and no score.
 The LLM, when there is one, turns the rubric outcome into two sentences of feedback under
 a small JSON schema with a token cap; if it fails or says nothing usable, the feedback is
-written in code. Strengths and weaknesses are always written in code, each strength with
-the quote from the answer that earned it.
+written in code. Strengths and weaknesses are always written in code, each citing a quote
+from the answer: a strength the quote that earned it, a contradicted key point the
+contradicting quote, a red flag the sentence it is in; a missing key point has nothing to
+quote and says "not mentioned". ``details["evidence"]`` holds them as data, each quote with
+the time it was said in the stored answer audio when the answer was spoken (from the
+word timestamps).
 
 Score (``content_score``), per question type t::
 
@@ -17,7 +24,7 @@ Score (``content_score``), per question type t::
 with (w_cov, w_spec, w_rel) = (0.65, 0.22, 0.13) for technical and situational questions
 and (0.45, 0.42, 0.13) for behavioural ones, SCALE 1.0 / 1.25 / 1.4, and penalties of 4
 points per sweeping claim, 7 per dismissive stance, 5 per contradicted key point (each at
-most three times) and 15 for deflecting. Answers under five words are ``insufficient_data``.
+most three times) and 15 for deflecting.
 
 Same inputs give the same result: similarities are rounded before thresholds, the LLM
 runs with a fixed seed and temperature, and nothing time-dependent goes into the result.
@@ -32,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from voice_interview.engines.llm import LLMError
+from voice_interview.interview.gating import MIN_TYPED_WORDS, AnswerMeta, GateResult, gate
 from voice_interview.interview.rubric import (
     RUBRIC_VERSION,
     KeyPointMatch,
@@ -39,15 +47,17 @@ from voice_interview.interview.rubric import (
     TextEmbedder,
     assess,
     content_stems,
+    split_sentences,
     words,
 )
+from voice_interview.interview.speech_metrics import SpokenWord, locate_quote, parse_words
 
 log = logging.getLogger(__name__)
 
 PROMPT_VERSION = "feedback-2025.1"
 SCORING_VERSION = "score-2025.1"
 
-MIN_WORDS = 5  # fewer words than this: insufficient_data
+MIN_WORDS = MIN_TYPED_WORDS  # typed answers with fewer words are insufficient_data
 MAX_WORDS = 600  # longer answers are evaluated on their first MAX_WORDS words
 
 # Sub-score weights per question type (each row sums to 1). Behavioural key points are
@@ -115,6 +125,33 @@ class KeyPointCoverage:
     status: Literal["covered", "partial", "missing"]
     quote: str
     similarity: float
+    start_s: float | None = None  # when the quote was said in the stored answer audio
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One strength or weakness as data: what it says and the quote it rests on."""
+
+    kind: Literal["strength", "weakness"]
+    text: str  # the sentence shown in strengths / weaknesses
+    quote: str | None  # from the answer; None when there is nothing to quote
+    note: str | None = None  # e.g. "not mentioned"
+    key_point: str | None = None
+    status: str | None = None  # covered | partial | missing | contradicted | red_flag
+
+    def to_dict(self, spoken: Sequence[SpokenWord]) -> dict[str, Any]:
+        at = locate_quote(self.quote, spoken) if self.quote else None
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "key_point": self.key_point,
+            "status": self.status,
+            "quote": self.quote,
+            "note": self.note,
+            "start_s": at[0] if at else None,
+            "end_s": at[1] if at else None,
+        }
 
 
 @dataclass
@@ -209,9 +246,16 @@ class Evaluator:
 
     # -- public API -------------------------------------------------------------------------
 
-    def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
-        answer = " ".join((answer_text or "").split())
-        n_words = len(words(answer))
+    def evaluate(
+        self, question: QuestionSpec, answer_text: str, answer: AnswerMeta | None = None
+    ) -> EvaluationResult:
+        """Gate, then score ``answer_text``. ``answer`` says how it was given (typed when
+        None) and, for a spoken answer, carries its stt info: the gate reads its
+        confidence and speech time, and the evidence its word timestamps."""
+        meta = answer if answer is not None else AnswerMeta()
+        text = " ".join((answer_text or "").split())
+        n_words = len(words(text))
+        verdict = gate(text, meta)
         base_details: dict[str, Any] = {
             "rubric_version": RUBRIC_VERSION,
             "prompt_version": PROMPT_VERSION,
@@ -220,29 +264,40 @@ class Evaluator:
             "seed": self.seed,
             "temperature": self.temperature,
             "answer_words": n_words,
+            "answer_source": meta.source,
+            "gate": verdict.to_dict(),
         }
-        if n_words < MIN_WORDS:
-            reason = "empty answer" if n_words == 0 else f"answer too short ({n_words} words)"
+        if not verdict.assessable:
             return EvaluationResult(
                 status="insufficient_data",
                 score=None,
-                feedback=(
-                    "There was not enough of an answer to evaluate. Try answering in a few "
-                    "full sentences: what you would do and why."
-                ),
+                feedback=_not_assessed_feedback(verdict),
                 strengths=[],
-                weaknesses=["No substantive answer was given."],
+                weaknesses=[],
                 coverage=[
                     KeyPointCoverage(kp, "missing", "", 0.0) for kp in question.key_points
                 ],
-                details=base_details | {"reason": reason},
+                details=base_details | {"reason": verdict.reason, "evidence": []},
             )
+        spoken = parse_words(meta.stt.get("words")) if meta.spoken else []
+        return self._scored(question, text, n_words, base_details, spoken)
+
+    def _scored(
+        self,
+        question: QuestionSpec,
+        answer: str,
+        n_words: int,
+        base_details: dict[str, Any],
+        spoken: Sequence[SpokenWord],
+    ) -> EvaluationResult:
         if n_words > MAX_WORDS:
             answer = _first_words(answer, MAX_WORDS)
             base_details["truncated_to_words"] = MAX_WORDS
         assessment = assess(question.text, list(question.key_points), answer, self.embedder)
         scored = content_score(assessment, question.question_type)
-        strengths, weaknesses = self._strengths_weaknesses(assessment)
+        evidence = self._evidence(assessment, answer)
+        strengths = [e.text for e in evidence if e.kind == "strength"]
+        weaknesses = [e.text for e in evidence if e.kind == "weakness"]
         feedback, source, llm_error = self._feedback(question, assessment, scored)
         s = assessment.signals
         details = base_details | {
@@ -272,7 +327,8 @@ class Evaluator:
                 "deflections": s.deflections,
                 "numbers": len(s.numbers),
             },
-            "coverage": [_match_detail(m) for m in assessment.matches],
+            "coverage": [_match_detail(m, spoken) for m in assessment.matches],
+            "evidence": [e.to_dict(spoken) for e in evidence],
             "feedback_source": source,
         }
         if llm_error is not None:
@@ -284,8 +340,10 @@ class Evaluator:
             strengths=strengths,
             weaknesses=weaknesses,
             coverage=[
-                KeyPointCoverage(m.key_point, m.status, m.quote, m.similarity)
-                for m in assessment.matches
+                KeyPointCoverage(
+                    m.key_point, m.status, m.quote, m.similarity, c["start_s"], c["end_s"]
+                )
+                for m, c in zip(assessment.matches, details["coverage"], strict=True)
             ],
             details=details,
         )
@@ -312,40 +370,67 @@ class Evaluator:
         return dict(self._models)
 
     @staticmethod
-    def _strengths_weaknesses(a: RubricAssessment) -> tuple[list[str], list[str]]:
-        strengths: list[str] = []
-        weaknesses: list[str] = []
+    def _evidence(a: RubricAssessment, answer: str) -> list[Evidence]:
+        """Strengths and weaknesses, each with the quote it rests on."""
+        items: list[Evidence] = []
         for m in a.matches:
+            kp = m.key_point
             if m.contradiction is not None:
-                weaknesses.append(
-                    f"Contradicts a key point ({m.key_point}): \u201c{_short(m.quote)}\u201d"
-                )
+                items.append(Evidence(
+                    "weakness",
+                    f"Contradicts a key point ({kp}): \u201c{_short(m.quote)}\u201d",
+                    m.quote, key_point=kp, status="contradicted",
+                ))
             elif m.status == "covered":
-                strengths.append(f"{m.key_point}: \u201c{_short(m.quote)}\u201d")
+                items.append(Evidence(
+                    "strength", f"{kp}: \u201c{_short(m.quote)}\u201d", m.quote,
+                    key_point=kp, status="covered",
+                ))
             elif m.status == "partial":
-                strengths.append(f"Partly covered: {m.key_point}: \u201c{_short(m.quote)}\u201d")
-                weaknesses.append(f"Only partly covered: {m.key_point}")
+                items.append(Evidence(
+                    "strength", f"Partly covered: {kp}: \u201c{_short(m.quote)}\u201d",
+                    m.quote, key_point=kp, status="partial",
+                ))
+                items.append(Evidence(
+                    "weakness", f"Only partly covered: {kp}: \u201c{_short(m.quote)}\u201d",
+                    m.quote, key_point=kp, status="partial",
+                ))
             else:
-                weaknesses.append(f"Missing: {m.key_point}")
+                items.append(Evidence(
+                    "weakness", f"Missing: {kp} (not mentioned)", None,
+                    note="not mentioned", key_point=kp, status="missing",
+                ))
         s = a.signals
+        flags: list[tuple[str, list[str]]] = []
         if s.deflections:
-            weaknesses.append(
-                "Stepped around the question (" + ", ".join(f"\u201c{d}\u201d" for d in
-                                                        _unique(s.deflections)[:2]) + ")"
-            )
+            cues = _unique(s.deflections)[:2]
+            flags.append((
+                "Stepped around the question ("
+                + ", ".join(f"\u201c{d}\u201d" for d in cues) + ")", cues,
+            ))
         if s.overclaims:
-            weaknesses.append(
+            cues = _unique(s.overclaims)[:3]
+            flags.append((
                 "Sweeping claims that need qualifying: "
-                + ", ".join(f"\u201c{c}\u201d" for c in _unique(s.overclaims)[:3])
-            )
+                + ", ".join(f"\u201c{c}\u201d" for c in cues), cues,
+            ))
         if s.dismissive:
-            weaknesses.append(
+            cues = _unique(s.dismissive)[:3]
+            flags.append((
                 "Dismissive or risky stance: "
-                + ", ".join(f"\u201c{c}\u201d" for c in _unique(s.dismissive)[:3])
-            )
+                + ", ".join(f"\u201c{c}\u201d" for c in cues), cues,
+            ))
         if s.vagueness >= 0.5:
-            weaknesses.append("Vague or hedged wording; few concrete details")
-        return strengths, weaknesses
+            cues = _unique([*s.hedges, *s.vague])[:3]
+            text = "Vague or hedged wording; few concrete details"
+            if cues:
+                text += " (" + ", ".join(f"\u201c{c}\u201d" for c in cues) + ")"
+            flags.append((text, cues))
+        for text, cues in flags:
+            quote = _context_quote(answer, cues[0]) if cues else None
+            note = None if quote else "throughout the answer"
+            items.append(Evidence("weakness", text, quote, note=note, status="red_flag"))
+        return items
 
     def _feedback(
         self, q: QuestionSpec, a: RubricAssessment, scored: ContentScore
@@ -390,7 +475,44 @@ def _first_words(text: str, n: int) -> str:
     return text
 
 
-def _match_detail(m: KeyPointMatch) -> dict[str, Any]:
+def _not_assessed_feedback(verdict: GateResult) -> str:
+    if verdict.code == "no_speech":
+        return "No answer was heard, so this question was not assessed."
+    if verdict.code == "low_confidence":
+        return (
+            "The recording was not clear enough to transcribe reliably, so this answer was "
+            "not assessed. A quieter room or a closer microphone helps."
+        )
+    return (
+        "There was not enough of an answer to evaluate. Try answering in a few full "
+        "sentences: what you would do and why."
+    )
+
+
+_CONTEXT_WORDS = 30  # a red flag's quote: its sentence, or this many words around it
+
+
+def _context_quote(answer: str, cue: str) -> str | None:
+    """The sentence of ``answer`` in which ``cue`` first occurs (a window of words around
+    it when the sentence runs long), or None if the cue is not in the answer."""
+    found = re.search(re.escape(cue), answer, re.IGNORECASE)
+    if found is None:
+        return None
+    for a, b in split_sentences(answer):
+        if a <= found.start() < b:
+            sentence = answer[a:b].strip()
+            break
+    else:
+        sentence = answer
+    if len(sentence.split()) <= _CONTEXT_WORDS:
+        return sentence
+    before = answer[: found.start()].split()[-(_CONTEXT_WORDS // 2):]
+    after = answer[found.start():].split()[: _CONTEXT_WORDS // 2]
+    return " ".join([*before, *after])
+
+
+def _match_detail(m: KeyPointMatch, spoken: Sequence[SpokenWord] = ()) -> dict[str, Any]:
+    at = locate_quote(m.quote, spoken) if m.quote else None
     return {
         "key_point": m.key_point,
         "status": m.status,
@@ -400,6 +522,8 @@ def _match_detail(m: KeyPointMatch) -> dict[str, Any]:
         "lexical": m.lexical,
         "credit": m.credit,
         "contradiction": m.contradiction,
+        "start_s": at[0] if at else None,
+        "end_s": at[1] if at else None,
     }
 
 

@@ -43,9 +43,24 @@ def sentence_complete(text: str) -> bool:
     return words[-1] not in CONTINUATION_WORDS
 
 
-def end_silence_ms(text: str | None, *, finished_ms: int, unfinished_ms: int) -> int:
-    """The silence that ends the turn now: short after a finished sentence, else long
-    (also while no transcript of the speech so far is known yet)."""
-    if text is not None and sentence_complete(text):
+# Below this, the last word may be misheard ("returns" heard as "return."): wait longer.
+MIN_LAST_WORD_PROBABILITY = 0.7
+
+
+def end_silence_ms(
+    text: str | None,
+    *,
+    finished_ms: int,
+    unfinished_ms: int,
+    last_word_probability: float = 1.0,
+) -> int:
+    """The silence that ends the turn now: short only after a finished sentence whose last
+    word was heard with confidence; else long (also while the words are not known yet).
+    A wrong "long" costs a second of waiting; a wrong "short" cuts the candidate off."""
+    if (
+        text is not None
+        and last_word_probability >= MIN_LAST_WORD_PROBABILITY
+        and sentence_complete(text)
+    ):
         return finished_ms
     return unfinished_ms

@@ -1,0 +1,312 @@
+"""The report (JSON and HTML) and ``rescore`` over a SQLite database made by the real
+repository: evidence with clip times, playable inline audio, honest "not assessed", the
+overall and per-skill scores, and re-evaluation with the real embedder (no LLM)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from tests.audio_helpers import best_correlation, load_fixture, manifest
+from voice_interview.audio.storage import decode_ogg_opus, encode_ogg_opus
+from voice_interview.domain.interview import InterviewStatus
+from voice_interview.engines.embed import Embedder
+from voice_interview.engines.models import ModelNotFoundError, resolve_model
+from voice_interview.interview.evaluator import Evaluator
+from voice_interview.interview.report import (
+    CLIP_PAD_S,
+    AudioUnavailableError,
+    OggOpusAudio,
+    answer_audio,
+    build_report,
+    clip_bounds,
+    render_html,
+)
+from voice_interview.interview.rescore import RescoreError, format_summary, rescore_interview
+from voice_interview.interview.speech_metrics import parse_words, speech_metrics
+from voice_interview.settings import Settings
+from voice_interview.store.repository import NewQuestion, Repository
+
+RATE = 16000
+FIXTURE = next(m for m in manifest() if m["file"] == "database_index.wav")
+VOICE_TEXT = (
+    "An index is a sorted structure, usually a B-tree, that lets the database find rows "
+    "quickly. The cost is extra disk space and slower writes."
+)
+TYPED_TEXT = (
+    "A generator is a function that yields values lazily and keeps its state between "
+    "calls, so it can stream a large file line by line."
+)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    try:
+        return Embedder(resolve_model("embed", Settings()))
+    except ModelNotFoundError as e:
+        pytest.skip(f"bundled embedding model not installed: {e}")
+
+
+def _words(text: str, duration: float) -> list[list[Any]]:
+    toks = text.split()
+    step = (duration - 0.6) / len(toks)
+    return [
+        [w, round(0.3 + i * step, 2), round(0.3 + (i + 1) * step - 0.05, 2), 0.9]
+        for i, w in enumerate(toks)
+    ]
+
+
+def _duration(ogg: bytes) -> float:
+    with av.open(io.BytesIO(ogg), "r") as c:
+        return sum(f.samples for f in c.decode(audio=0)) / 48000
+
+
+async def _interview(tmp_path: Path) -> tuple[Repository, str, dict[str, str]]:
+    """Three answers: spoken (scored), spoken but 2 words (not assessed), typed."""
+    repo = Repository(f"sqlite+aiosqlite:///{tmp_path / 'vi.db'}")
+    await repo.init()
+    interview = await repo.create_interview(
+        "cand",
+        None,
+        "backend engineer",
+        [
+            NewQuestion("q1", FIXTURE["question"], "technical", "medium", ["databases", "sql"],
+                        ["An index is a sorted structure such as a B-tree",
+                         "Indexes take extra disk space and slow down writes",
+                         "Composite index column order matters"]),
+            NewQuestion("q2", "Tell me about a conflict in your team.", "behavioral", "easy",
+                        ["teamwork"], ["Describes the situation", "States the result"]),
+            NewQuestion("q3", "What is a Python generator?", "technical", "hard",
+                        ["python", "databases"],
+                        ["Yields values lazily", "Keeps its state between calls"]),
+        ],
+    )
+    q1, q2, q3 = interview.questions
+    pcm = load_fixture(FIXTURE["file"])
+    duration = pcm.size / RATE
+    words = _words(VOICE_TEXT, duration)
+    stt = {
+        "status": "done", "no_speech_prob": 0.1, "avg_logprob": -0.3,
+        "duration_s": duration, "words": words,
+        "speech_metrics": speech_metrics(parse_words(words), 10200, None),
+    }
+    a1, _ = await repo.record_answer(
+        interview.id, q1.id, source="voice", transcript=VOICE_TEXT, end_reason="vad",
+        speech_ms=10200, stt=stt, audio=encode_ogg_opus(pcm), audio_format="ogg_opus",
+    )
+    short = pcm[: RATE]
+    a2, _ = await repo.record_answer(
+        interview.id, q2.id, source="voice", transcript="Yes, sure.", end_reason="vad",
+        speech_ms=900,
+        stt={"status": "done", "no_speech_prob": 0.2, "avg_logprob": -0.4, "duration_s": 1.0,
+             "words": [["Yes,", 0.2, 0.5, 0.9], ["sure.", 0.5, 0.9, 0.8]]},
+        audio=encode_ogg_opus(short), audio_format="ogg_opus",
+    )
+    a3, _ = await repo.record_answer(
+        interview.id, q3.id, source="text", transcript=TYPED_TEXT, end_reason="text_answer",
+    )
+    await repo.set_status(interview.id, InterviewStatus.IN_PROGRESS)
+    return repo, interview.id, {"voice": a1.id, "short": a2.id, "typed": a3.id}
+
+
+async def test_rescore_scores_stores_and_keeps_the_previous(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    repo, iid, ids = await _interview(tmp_path)
+    try:
+        evaluator = Evaluator(None, embedder)
+        with pytest.raises(RescoreError, match="in progress"):
+            await rescore_interview(repo, evaluator, iid)
+        await repo.set_status(iid, InterviewStatus.COMPLETED)
+        t1 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+        first = await rescore_interview(repo, evaluator, iid, now=t1)
+        by_q = {a.question_index: a for a in first.answers}
+        assert by_q[0].new_status == "scored" and by_q[0].new_score is not None
+        assert by_q[1].new_status == "insufficient_data" and by_q[1].new_score is None
+        assert by_q[1].reason == "too little speech to assess (2 words, 0.9 s of speech)"
+        assert by_q[2].new_status == "scored"
+        assert first.overall.assessed == 2 and first.overall.not_assessed == 1
+        stored = await repo.get_interview(iid)
+        assert stored.overall_score == first.overall.score is not None
+        # Scoring the same stored transcripts again gives the same result.
+        t2 = datetime(2025, 3, 2, 10, 0, tzinfo=UTC)
+        second = await rescore_interview(repo, evaluator, iid, now=t2)
+        assert [(a.new_status, a.new_score) for a in second.answers] == [
+            (a.new_status, a.new_score) for a in first.answers
+        ]
+        assert second.overall == first.overall
+        records = {r.answer.id: r for r in await repo.answer_records(iid) if r.answer}
+        details = records[ids["voice"]].evaluation.details  # type: ignore[union-attr]
+        assert details["rescored_at"] == t2.isoformat()
+        assert details["previous"]["score"] == by_q[0].new_score
+        assert details["previous"]["status"] == "scored"
+        assert details["previous"]["models"]["embed"]["sha256"] == embedder.model_info.sha256
+        text = format_summary(second)
+        assert "Q2: insufficient_data -> insufficient_data (too little speech" in text
+        assert f"overall {first.overall.score:.1f} -> {second.overall.score:.1f}" in text
+    finally:
+        await repo.close()
+
+
+async def test_report_json_and_html(tmp_path: Path, embedder: Embedder) -> None:
+    repo, iid, ids = await _interview(tmp_path)
+    try:
+        await repo.set_status(iid, InterviewStatus.COMPLETED)
+        await rescore_interview(repo, Evaluator(None, embedder), iid)
+        report = build_report(await repo.get_interview(iid), await repo.answer_records(iid))
+        data = json.loads(json.dumps(report))  # JSON-ready, audio bytes stay outside
+        assert "audio" not in data
+        voice, short, typed = data["answers"]
+        # Overall: the two assessed answers, and it says which one is left out and why.
+        scoring = data["scoring"]
+        assert (scoring["assessed"], scoring["not_assessed"]) == (2, 1)
+        assert scoring["left_out"] == [{
+            "question_index": 1, "question_id": short["question"]["id"],
+            "status": "insufficient_data",
+            "reason": "too little speech to assess (2 words, 0.9 s of speech)",
+        }]
+        w = {"medium": 1.5, "hard": 2.0}
+        expected = (w["medium"] * voice["evaluation"]["score"]
+                    + w["hard"] * typed["evaluation"]["score"]) / (w["medium"] + w["hard"])
+        assert data["overall_score"] == pytest.approx(expected, abs=0.11)
+        skills = {s["skill"]: s for s in data["per_skill"]}
+        assert skills["sql"]["score"] == voice["evaluation"]["score"]
+        assert skills["databases"]["score"] == pytest.approx(expected, abs=0.11)
+        assert skills["teamwork"] == {
+            "skill": "teamwork", "score": None, "assessed": 0, "not_assessed": 1,
+            "questions": [1],
+        }
+        # Evidence: quotes with clip times inside the audio; speech metrics for voice only.
+        assert short["evaluation"]["reason"].startswith("too little speech")
+        assert voice["evaluation"]["reason"] is None
+        assert voice["speech_metrics"]["wpm"] > 0 and typed["speech_metrics"] is None
+        assert voice["recording"]["url"].endswith(f"/answers/{ids['voice']}/audio")
+        assert typed["recording"] is None
+        duration = voice["recording"]["duration_s"]
+        quoted = [e for e in voice["evaluation"]["evidence"] if e["quote"]]
+        assert quoted
+        for e in quoted:
+            clip = e["clip"]
+            assert 0 <= clip["start_s"] <= e["start_s"] < e["end_s"] <= clip["end_s"] <= duration
+            assert clip["url"].startswith(voice["recording"]["url"] + "?start=")
+        assert all(e["clip"] is None for e in typed["evaluation"]["evidence"])
+        prov = voice["evaluation"]["provenance"]
+        assert prov["models"]["embed"]["sha256"] and prov["gate_version"]
+        # HTML: not assessed with its reason, the note, players that decode.
+        page = render_html(report)
+        assert "not assessed: too little speech to assess (2 words, 0.9 s of speech)" in page
+        assert "1 of 3 answers were not assessed and are left out of the overall score" in page
+        assert "words per minute" in page and "<h2>Skills</h2>" in page
+        sources = re.findall(r'<audio id="([^"]+)"[^>]*src="data:audio/ogg;base64,([^"]+)"', page)
+        players = dict(sources)
+        assert "a1" in players and "a2" in players  # whole answers
+        assert _duration(base64.b64decode(players["a1"])) == pytest.approx(duration, abs=0.05)
+        clips = {k: v for k, v in players.items() if k.startswith("q1")}
+        assert clips, "no clip players for the spoken answer"
+        first_cov = voice["evaluation"]["coverage"][0]["clip"]
+        got = _duration(base64.b64decode(players["q1k0"]))
+        want = first_cov["end_s"] - first_cov["start_s"]
+        assert want - 0.05 <= got <= want + 0.15  # packet edges and the decoder warm-up
+        # A clip is inlined once; a second citation links to it.
+        assert len(players) == len(set(players.values()))
+        assert 'href="#q1k0"' in page
+        # Without the audio, the page still renders (quotes and times, no players).
+        bare = render_html(data)
+        assert "<audio" not in bare and "not assessed" in bare
+    finally:
+        await repo.close()
+
+
+async def test_answer_audio_clips(tmp_path: Path) -> None:
+    repo, iid, ids = await _interview(tmp_path)
+    try:
+        records = {r.answer.id: r.answer for r in await repo.answer_records(iid) if r.answer}
+        voice = records[ids["voice"]]
+        whole = answer_audio(voice)
+        assert whole == voice.audio
+        clip = answer_audio(voice, 2.0, 5.0)
+        assert 2.9 <= _duration(clip) <= 3.2
+        # The clip is that stretch of the answer (from just before 2.0 s: decoder warm-up).
+        full, part = decode_ogg_opus(whole), decode_ogg_opus(clip)
+        corr, lag = best_correlation(full[int(1.9 * RATE) :], part, max_lag=RATE // 10)
+        assert corr > 0.9 and abs(lag) < RATE // 20, (corr, lag)
+        assert OggOpusAudio(whole).duration_s == pytest.approx(10.8, abs=0.03)
+        tail = answer_audio(voice, 9.0, None)
+        assert 1.7 <= _duration(tail) <= 2.0
+        with pytest.raises(ValueError):
+            answer_audio(voice, 5.0, 5.0)
+        with pytest.raises(ValueError):
+            answer_audio(voice, 30.0, 31.0)
+        with pytest.raises(AudioUnavailableError):
+            answer_audio(records[ids["typed"]])
+        # Raw PCM (an answer not transcribed yet) comes back as Ogg/Opus too.
+        voice.audio_format, voice.audio = "pcm_s16le_16k", load_fixture("idempotency.wav").tobytes()
+        assert _duration(answer_audio(voice)) == pytest.approx(
+            FIXTURE_IDEMPOTENCY_S, abs=0.05
+        )
+    finally:
+        await repo.close()
+
+
+FIXTURE_IDEMPOTENCY_S = load_fixture("idempotency.wav").size / RATE
+
+
+def test_clip_bounds_pad_and_clamp() -> None:
+    assert clip_bounds(1.0, 2.0, 10.0) == (1.0 - CLIP_PAD_S, 2.0 + CLIP_PAD_S)
+    assert clip_bounds(0.1, 9.9, 10.0) == (0.0, 10.0)
+    assert clip_bounds(0.0, 100.0, None)[1] == 30.0  # CLIP_MAX_S
+
+
+async def test_rescore_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from voice_interview import cli
+
+    repo, iid, _ids = await _interview(tmp_path)
+    await repo.set_status(iid, InterviewStatus.PAUSED)
+    url = str(repo.url)
+    await repo.close()
+    code = await _in_thread(
+        cli.main, ["rescore", iid, "--no-llm", "--json", "--database-url", url]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["interview_id"] == iid
+    assert [a["new_status"] for a in summary["answers"]] == [
+        "scored", "insufficient_data", "scored"
+    ]
+    assert summary["models"]["llm"] is None
+    # --llm-model picks the feedback model (here the bundled file, named explicitly).
+    try:
+        gguf = resolve_model("llm", Settings()).path
+    except ModelNotFoundError:
+        gguf = None
+    if gguf is not None:
+        code = await _in_thread(
+            cli.main, ["rescore", iid, "--llm-model", str(gguf), "--json", "--database-url", url]
+        )
+        out = capsys.readouterr().out
+        assert code == 0, out
+        with_llm = json.loads(out)
+        assert with_llm["models"]["llm"]["name"] == gguf.name
+        assert [a["new_score"] for a in with_llm["answers"]] == [
+            a["new_score"] for a in summary["answers"]
+        ]  # the LLM writes feedback only; scores do not move
+    missing = await _in_thread(
+        cli.main, ["rescore", "00000000-0000-0000-0000-000000000000", "--no-llm",
+                   "--database-url", url]
+    )
+    assert missing == 1
+
+
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
