@@ -41,7 +41,7 @@ from voice_interview.interview.gating import AnswerMeta
 from voice_interview.interview.incremental import IncrementalTranscript
 from voice_interview.interview.speech_metrics import timeline_of
 from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
-from voice_interview.interview.turn_end import end_silence_ms
+from voice_interview.interview.turn_end import MIN_LAST_WORD_PROBABILITY, end_silence_ms
 from voice_interview.logs import ContextLogger
 from voice_interview.store.repository import AlreadyAnsweredError, NotFoundError
 from voice_interview.store.tables import InterviewRow, QuestionRow
@@ -466,21 +466,50 @@ class InterviewSession:
             self._start_interim(turn)
 
     def _start_interim(self, turn: _Turn) -> None:
+        seg = turn.segmenter
         turn.interim_inflight = True
-        turn.last_interim_speech_ms = turn.segmenter.speech_ms
+        turn.last_interim_speech_ms = seg.speech_ms
+        covers_ms = seg.received_ms
 
         async def run() -> None:
             try:
-                text = await turn.transcript.interim()
+                result = await turn.transcript.interim()
             except StaleWorkError:
                 return
             finally:
                 turn.interim_inflight = False
-            if not self._stale(turn) and text and text != turn.last_interim_text:
+            if self._stale(turn) or result is None:
+                return
+            text, tail = result
+            # The candidate paused after this interim's audio: its words can already
+            # decide the end of turn, before the pause's own pass comes back.
+            last = seg.last_voiced_end_ms
+            if not seg.in_speech and last is not None and last <= covers_ms:
+                self._decide_end_silence(turn, text, confident=tail.avg_logprob > -0.5)
+            if text and text != turn.last_interim_text:
                 turn.last_interim_text = text
                 await self._send(p.TranscriptMsg(turn.question.id, text, False))
 
         self._spawn(run())
+
+    def _decide_end_silence(self, turn: _Turn, text: str, *, confident: bool) -> None:
+        seg = turn.segmenter
+        seg.end_silence_ms = end_silence_ms(
+            text,
+            finished_ms=self.settings.end_of_turn_silence_ms,
+            unfinished_ms=self.settings.end_of_turn_unfinished_ms,
+            last_word_probability=1.0 if confident else 0.0,
+        )
+        self.log.debug(
+            "end of turn wait set",
+            extra={
+                "turn": turn.question.position,
+                "wait_ms": seg.end_silence_ms,
+                "confident": confident,
+                "ending": text[-40:],
+                "silence_ms": seg.received_ms - (seg.last_voiced_end_ms or 0),
+            },
+        )
 
     def _on_pause(self, turn: _Turn) -> None:
         """Transcribe up to this pause; its last words set how much silence ends the turn."""
@@ -493,11 +522,10 @@ class InterviewSession:
             seg = turn.segmenter
             if self._stale(turn) or seg.in_speech or text is None:
                 return
-            seg.end_silence_ms = end_silence_ms(
+            self._decide_end_silence(
+                turn,
                 text,
-                finished_ms=self.settings.end_of_turn_silence_ms,
-                unfinished_ms=self.settings.end_of_turn_unfinished_ms,
-                last_word_probability=turn.transcript.last_word_probability(),
+                confident=turn.transcript.last_word_probability() >= MIN_LAST_WORD_PROBABILITY,
             )
 
         self._spawn(run())

@@ -122,13 +122,13 @@ class IncrementalTranscript:
             if not self._again:
                 return
 
-    async def interim(self) -> str | None:
+    async def interim(self) -> tuple[str, Transcript] | None:
         """Committed text plus a quick pass over the tail (the open segment included)."""
         audio = self.segmenter.voiced_audio(self.committed_segments)
         if audio.size < RATE // 5:
             return None
         tail = await self._transcribe(audio, PRIORITY_NORMAL, final=False)
-        return " ".join(t for t in (self.committed_text, tail.text) if t)
+        return " ".join(t for t in (self.committed_text, tail.text) if t), tail
 
     async def final(self) -> Transcript:
         """The whole answer: committed pieces, then the tail (reusing a pending piece)."""
