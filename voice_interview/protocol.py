@@ -157,7 +157,8 @@ def parse_client_message(text: str | bytes, *, max_answer_chars: int = 10_000) -
     """Parse one JSON text frame; raise ProtocolError with a clear message if it is wrong."""
     try:
         obj = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+    # ValueError: also an integer literal over Python's digit limit.
+    except (ValueError, RecursionError) as e:
         raise _invalid(f"not valid JSON: {e}") from e
     if not isinstance(obj, dict):
         raise _invalid("a message must be a JSON object")

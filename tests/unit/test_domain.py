@@ -82,5 +82,7 @@ def test_overall_score_without_any_assessment_is_none() -> None:
 
 
 def test_overall_score_clamps_out_of_range_scores() -> None:
-    result = overall_score([ScoredAnswer(Difficulty.EASY, 150.0), ScoredAnswer(Difficulty.EASY, -5)])
+    result = overall_score(
+        [ScoredAnswer(Difficulty.EASY, 150.0), ScoredAnswer(Difficulty.EASY, -5)]
+    )
     assert result.score == pytest.approx(50.0)

@@ -16,7 +16,9 @@ from voice_interview.store.repository import (
 
 def questions(n: int) -> list[NewQuestion]:
     return [
-        NewQuestion(f"bank-{i}", f"Question {i}?", "technical", "easy", ["sql"], ["point a", "point b"])
+        NewQuestion(
+            f"bank-{i}", f"Question {i}?", "technical", "easy", ["sql"], ["point a", "point b"]
+        )
         for i in range(n)
     ]
 
@@ -50,7 +52,11 @@ async def test_interview_round_trip_and_answers(repo: Repository) -> None:
     assert loaded.status == "ready" and loaded.total == 3
     q0 = loaded.questions[0]
     answer, evaluation = await repo.record_answer(
-        row.id, q0.id, source="text", transcript="hello", end_reason="text_answer",
+        row.id,
+        q0.id,
+        source="text",
+        transcript="hello",
+        end_reason="text_answer",
         latency_ms={"voice_to_voice": 12.5},
     )
     assert evaluation.status == "pending"
@@ -58,8 +64,15 @@ async def test_interview_round_trip_and_answers(repo: Repository) -> None:
     with pytest.raises(AlreadyAnsweredError):
         await repo.record_answer(row.id, q0.id, source="text", transcript="again", end_reason="x")
     assert await repo.pending_evaluations() == [(row.id, answer.id)]
-    await repo.save_evaluation(answer.id, status="scored", score=70.0, feedback="ok",
-                               strengths=["s"], weaknesses=[], details={"v": 1})
+    await repo.save_evaluation(
+        answer.id,
+        status="scored",
+        score=70.0,
+        feedback="ok",
+        strengths=["s"],
+        weaknesses=[],
+        details={"v": 1},
+    )
     assert await repo.pending_evaluations() == []
     records = await repo.answer_records(row.id)
     assert records[0].answer is not None and records[0].answer.transcript == "hello"
@@ -92,8 +105,9 @@ async def test_unknown_ids_raise_not_found(repo: Repository) -> None:
 async def test_delete_removes_answers_and_evaluations(repo: Repository) -> None:
     row = await repo.create_interview("cand", None, None, questions(2))
     loaded = await repo.get_interview(row.id)
-    await repo.record_answer(row.id, loaded.questions[0].id, source="text", transcript="t",
-                             end_reason="x", latency_ms={})
+    await repo.record_answer(
+        row.id, loaded.questions[0].id, source="text", transcript="t", end_reason="x", latency_ms={}
+    )
     await repo.delete_interview(row.id)
     with pytest.raises(NotFoundError):
         await repo.get_interview(row.id)

@@ -16,6 +16,7 @@ from voice_interview.interview.transcription import AnswerTranscriber
 from voice_interview.server import rest, static, ws
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.context import AppContext
+from voice_interview.server.cors import cors_middleware
 from voice_interview.server.errors import error_middleware
 from voice_interview.server.metrics import Metrics
 from voice_interview.server.ratelimit import RateLimiter, rate_limit_middleware
@@ -62,6 +63,8 @@ async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
 def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.Application:
     app = web.Application(
         middlewares=[
+            # Outermost, so that errors and 429s carry the CORS headers too.
+            cors_middleware(settings.allowed_origins),
             error_middleware,
             rate_limit_middleware(RateLimiter(settings.rate_limit_per_minute)),
         ],

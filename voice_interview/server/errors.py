@@ -78,8 +78,10 @@ async def read_json(request: web.Request, max_bytes: int) -> dict[str, object]:
         raise ApiError(413, "PAYLOAD_TOO_LARGE", f"request body is over {max_bytes} bytes")
     try:
         body = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ApiError(400, "INVALID_REQUEST", f"body is not valid JSON: {e}") from e
+    except (ValueError, RecursionError) as e:
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and integers over
+        # Python's digit limit; RecursionError, arrays nested thousands deep.
+        raise ApiError(400, "INVALID_REQUEST", f"body is not valid JSON: {e}"[:300]) from e
     if not isinstance(body, dict):
         raise ApiError(400, "INVALID_REQUEST", "body must be a JSON object")
     return body

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import logging
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
+from voice_interview.engines.queue import PRIORITY_BACKGROUND
 from voice_interview.interview.cv_analysis import analyse_cv
 from voice_interview.interview.question_bank import load_bank, select_questions
 from voice_interview.interview.report import build_report, interview_summary, render_html
 from voice_interview.server.context import AppContext
 from voice_interview.server.errors import ApiError, read_json
-from voice_interview.store.repository import NewQuestion, NotFoundError
-from voice_interview.store.tables import InterviewRow
+from voice_interview.store.repository import AnswerRecord, NewQuestion, NotFoundError
+from voice_interview.store.tables import AnswerRow, CvAnalysisRow, InterviewRow
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +163,10 @@ async def create_interview(request: web.Request) -> web.Response:
         for q in picked
     ]
     row = await ctx.repo.create_interview(candidate_id, analysis_id, role, questions)
+    if ctx.ready and questions:
+        # Synthesize the first question now, so it plays the moment the candidate connects.
+        tts, first = ctx.engines.tts, questions[0].text
+        ctx.engines.tts_queue.submit_sync(lambda: tts.synthesize(first), PRIORITY_BACKGROUND)
     return web.json_response(
         {
             "id": row.id,
@@ -246,15 +255,154 @@ async def feedback(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
+EXPORT_VERSION = 1
+
+
+def _export_iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _export_audio(answer: AnswerRow, include: bool) -> dict[str, Any] | None:
+    if not answer.audio:
+        return None
+    data = bytes(answer.audio)
+    return {
+        "format": answer.audio_format,  # ogg_opus, or pcm_s16le_16k before transcription
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "data_base64": base64.b64encode(data).decode("ascii") if include else None,
+    }
+
+
+def _export_document(
+    interview: InterviewRow,
+    records: list[AnswerRecord],
+    analysis: CvAnalysisRow | None,
+    include_audio: bool,
+) -> dict[str, Any]:
+    """The report plus every stored field the report leaves out (a superset of it)."""
+    doc = build_report(interview, records)
+    for item, rec in zip(doc["answers"], records, strict=True):
+        q, a, e, t = rec.question, rec.answer, rec.evaluation, rec.timing
+        item["question"]["bank_id"] = q.bank_id
+        item["speech_ms"] = a.speech_ms if a else None
+        item["answered_at"] = _export_iso(a.created_at) if a else None
+        item["stt"] = dict(a.stt) if a else None  # status, confidences, word timings
+        item["audio"] = _export_audio(a, include_audio) if a else None
+        if e is not None:
+            item["evaluation"].update(
+                id=e.id,
+                details=dict(e.details),
+                attempts=e.attempts,
+                updated_at=_export_iso(e.updated_at),
+            )
+        item["metrics_recorded_at"] = _export_iso(t.created_at) if t else None
+    doc["cv_analysis_id"] = interview.cv_analysis_id
+    doc["cv_analysis"] = (
+        None
+        if analysis is None
+        else {
+            "id": analysis.id,
+            "candidate_id": analysis.candidate_id,
+            "cv_text": analysis.cv_text,
+            "skills": list(analysis.skills),
+            "experience_years": analysis.experience_years,
+            "summary": analysis.summary,
+            "roles": list(analysis.roles),
+            "details": dict(analysis.details),
+            "created_at": _export_iso(analysis.created_at),
+        }
+    )
+    doc["export"] = {
+        "format": "voice_interview.export",
+        "version": EXPORT_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "audio_included": include_audio,
+    }
+    return doc
+
+
 async def export_interview(request: web.Request) -> web.Response:
+    """Everything stored about one interview (data-subject access), as a JSON download.
+
+    Stored answer audio is included as base64 unless ``?audio=false``; its format, size
+    and SHA-256 are given either way.
+    """
     ctx = ctx_of(request)
     interview_id = _uuid_param(request)
     ctx.auth.require_recruiter(request)
+    flag = request.query.get("audio", "true").strip().lower()
+    if flag not in ("true", "false", "1", "0"):
+        raise ApiError(400, "INVALID_REQUEST", "audio must be true or false")
     interview = await _interview(ctx, interview_id)
-    report = build_report(interview, await ctx.repo.answer_records(interview_id))
+    try:
+        records = await ctx.repo.answer_records(interview_id)
+    except NotFoundError as e:  # deleted meanwhile
+        raise ApiError(404, "INTERVIEW_NOT_FOUND", str(e)) from e
+    analysis = None
+    if interview.cv_analysis_id is not None:
+        with contextlib.suppress(NotFoundError):
+            analysis = await ctx.repo.get_cv_analysis(interview.cv_analysis_id)
+    doc = _export_document(interview, records, analysis, flag in ("true", "1"))
     return web.json_response(
-        report,
+        doc,
         headers={"Content-Disposition": f'attachment; filename="interview-{interview_id}.json"'},
+    )
+
+
+async def answer_audio(request: web.Request) -> web.Response:
+    """One answer's stored audio as Ogg/Opus; with ``?start=&end=`` (seconds of the stored
+    audio, the timeline of the report's evidence times) only that clip, cut server-side so
+    any player plays exactly the clip. Recruiter only."""
+    import asyncio
+    import math
+
+    from voice_interview.interview.report import AUDIO_MIME, AudioUnavailableError
+    from voice_interview.interview.report import answer_audio as stored_audio
+
+    ctx = ctx_of(request)
+    interview_id = _uuid_param(request)
+    ctx.auth.require_recruiter(request)
+    answer_id = request.match_info["answer_id"]
+    try:
+        records = await ctx.repo.answer_records(interview_id)
+    except NotFoundError as e:
+        raise ApiError(404, "INTERVIEW_NOT_FOUND", str(e)) from e
+    answer = next(
+        (r.answer for r in records if r.answer is not None and r.answer.id == answer_id), None
+    )
+    if answer is None:
+        raise ApiError(
+            404, "NOT_FOUND", f"answer {answer_id[:64]} not found in interview {interview_id}"
+        )
+    bounds: list[float | None] = []
+    for name in ("start", "end"):
+        raw = request.query.get(name)
+        value = None
+        if raw is not None:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value < 0:
+                raise ApiError(400, "INVALID_REQUEST", f"{name} must be seconds (>= 0)")
+        bounds.append(value)
+    loop = asyncio.get_running_loop()
+    try:
+        data = await loop.run_in_executor(None, stored_audio, answer, bounds[0], bounds[1])
+    except AudioUnavailableError as e:
+        raise ApiError(404, "NOT_FOUND", str(e)) from e
+    except ValueError as e:
+        raise ApiError(400, "INVALID_REQUEST", str(e)) from e
+    return web.Response(
+        body=data,
+        content_type=AUDIO_MIME,
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'inline; filename="answer-{answer.id}.ogg"',
+        },
     )
 
 
@@ -300,4 +448,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/interviews/{id}/questions/current", current_question)
     app.router.add_get("/api/interviews/{id}/feedback", feedback)
     app.router.add_get("/api/interviews/{id}/export", export_interview)
+    app.router.add_get("/api/interviews/{id}/answers/{answer_id}/audio", answer_audio)
     app.router.add_get("/api/openapi.yaml", openapi_spec)

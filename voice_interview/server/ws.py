@@ -120,37 +120,35 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
 
     session.on_terminate = terminate
     limit = settings.max_ws_message_bytes
+
+    async def dispatch(msg: WSMessage) -> None:
+        if len(msg.data) > limit:
+            await session.error(p.INVALID_MESSAGE, f"message is over {limit} bytes")
+        elif msg.type == WSMsgType.TEXT:
+            await session.handle_text(msg.data)
+        else:
+            await session.handle_audio(msg.data)
+
     try:
         # session.update may come first: wait a moment for it, so that even the first
         # question's audio goes out in the encoding the client asked for.
         first = await _first_message(ws)
-        if first is not None and first.type == WSMsgType.TEXT:
+        if first is not None and first.type == WSMsgType.TEXT and len(first.data) <= limit:
             update = _as_session_update(first.data)
             if update is not None:
                 await session.apply_session_update(update)
                 first = None
         await session.start()
         if first is not None:
-            if first.type == WSMsgType.TEXT:
-                await session.handle_text(first.data)
-            elif first.type == WSMsgType.BINARY:
-                await session.handle_audio(first.data)
+            await dispatch(first)
         while not ws.closed:
             try:
                 msg = await ws.receive(timeout=settings.idle_timeout_s)
             except TimeoutError:
                 await _refuse(ws, p.INVALID_MESSAGE, "closed after being idle too long", 1000)
                 break
-            if msg.type == WSMsgType.TEXT:
-                if len(msg.data) > limit:
-                    await session.error(p.INVALID_MESSAGE, f"message is over {limit} bytes")
-                    continue
-                await session.handle_text(msg.data)
-            elif msg.type == WSMsgType.BINARY:
-                if len(msg.data) > limit:
-                    await session.error(p.INVALID_MESSAGE, f"audio frame is over {limit} bytes")
-                    continue
-                await session.handle_audio(msg.data)
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                await dispatch(msg)
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 break
             elif msg.type == WSMsgType.ERROR:

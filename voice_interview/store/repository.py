@@ -74,6 +74,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A deleted interview's transcripts and audio must not linger in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
