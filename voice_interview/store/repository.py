@@ -79,6 +79,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def _interview_or_404(s: AsyncSession, interview_id: str) -> InterviewRow:
+    row = await s.get(InterviewRow, interview_id)
+    if row is None:
+        raise NotFoundError(f"interview {interview_id} not found")
+    return row
+
+
 class Repository:
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url)
@@ -195,9 +202,7 @@ class Repository:
 
     async def get_interview(self, interview_id: str) -> InterviewRow:
         async with self._read() as s:
-            row = await s.get(InterviewRow, interview_id)
-        if row is None:
-            raise NotFoundError(f"interview {interview_id} not found")
+            row = await _interview_or_404(s, interview_id)
         return row
 
     async def list_interviews(self, limit: int = 100, offset: int = 0) -> list[InterviewRow]:
@@ -219,9 +224,7 @@ class Repository:
     ) -> InterviewRow:
         """Move the interview to ``target`` if the status machine allows it."""
         async with self._write() as s:
-            row = await s.get(InterviewRow, interview_id)
-            if row is None:
-                raise NotFoundError(f"interview {interview_id} not found")
+            row = await _interview_or_404(s, interview_id)
             current = InterviewStatus(row.status)
             if not (allow_same and current == target):
                 row.status = transition(current, target).value
@@ -233,9 +236,7 @@ class Repository:
 
     async def delete_interview(self, interview_id: str) -> None:
         async with self._write() as s:
-            row = await s.get(InterviewRow, interview_id)
-            if row is None:
-                raise NotFoundError(f"interview {interview_id} not found")
+            row = await _interview_or_404(s, interview_id)
             answer_ids = select(AnswerRow.id).where(AnswerRow.interview_id == interview_id)
             await s.execute(delete(EvaluationRow).where(EvaluationRow.answer_id.in_(answer_ids)))
             await s.execute(delete(TurnTimingRow).where(TurnTimingRow.interview_id == interview_id))
@@ -264,9 +265,7 @@ class Repository:
         scored leaves a visible job that the next start redoes.
         """
         async with self._write() as s:
-            interview = await s.get(InterviewRow, interview_id)
-            if interview is None:
-                raise NotFoundError(f"interview {interview_id} not found")
+            interview = await _interview_or_404(s, interview_id)
             question = await s.get(QuestionRow, question_id)
             if question is None or question.interview_id != interview_id:
                 raise NotFoundError(f"question {question_id} not in interview {interview_id}")
@@ -383,9 +382,7 @@ class Repository:
     async def answer_records(self, interview_id: str) -> list[AnswerRecord]:
         """Every question of the interview with its answer, evaluation and timing (if any)."""
         async with self._read() as s:
-            interview = await s.get(InterviewRow, interview_id)
-            if interview is None:
-                raise NotFoundError(f"interview {interview_id} not found")
+            interview = await _interview_or_404(s, interview_id)
             answers = {
                 a.question_id: a
                 for a in (
@@ -432,9 +429,7 @@ class Repository:
 
     async def complete_interview(self, interview_id: str, overall: float | None) -> InterviewRow:
         async with self._write() as s:
-            row = await s.get(InterviewRow, interview_id)
-            if row is None:
-                raise NotFoundError(f"interview {interview_id} not found")
+            row = await _interview_or_404(s, interview_id)
             row.overall_score = overall
             if row.status != InterviewStatus.COMPLETED.value:
                 row.status = transition(
