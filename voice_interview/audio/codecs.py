@@ -24,6 +24,9 @@ from av.audio.codeccontext import AudioCodecContext
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 
+# The wire contract owns the list of encodings; the codecs implement each of them.
+from voice_interview.protocol import INPUT_ENCODINGS, OUTPUT_ENCODINGS
+
 __all__ = [
     "INPUT_ENCODINGS",
     "OUTPUT_ENCODINGS",
@@ -48,8 +51,6 @@ class UnsupportedAudioError(Exception):
     """Unknown encoding or sample rate (-> ``UNSUPPORTED_AUDIO``)."""
 
 
-INPUT_ENCODINGS = ("pcm_s16le", "opus", "ogg_opus", "webm_opus")
-OUTPUT_ENCODINGS = ("pcm_s16le", "opus")
 TARGET_RATE = 16000
 OPUS_RATE = 48000
 MIN_RATE, MAX_RATE = 8000, 192000
