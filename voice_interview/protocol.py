@@ -13,7 +13,7 @@ import binascii
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 INPUT_ENCODINGS = ("pcm_s16le", "opus", "ogg_opus", "webm_opus")
 OUTPUT_ENCODINGS = ("pcm_s16le", "opus")
@@ -315,18 +315,3 @@ class ErrorMsg(ServerMessage):
 @dataclass(frozen=True)
 class PongMsg(ServerMessage):
     type: ClassVar[str] = "pong"
-
-
-ServerMessageType = Literal[
-    "session",
-    "question",
-    "question_audio_end",
-    "speech_started",
-    "speech_stopped",
-    "transcript",
-    "evaluation",
-    "turn_metrics",
-    "interview_complete",
-    "error",
-    "pong",
-]

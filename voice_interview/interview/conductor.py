@@ -76,9 +76,6 @@ class _Turn:
     interim_inflight: bool = False
     last_interim_speech_ms: int = 0
     last_interim_text: str = ""
-    speech_started_at: float | None = None
-    reprompted: bool = False
-    first_speech_ms: int | None = None
 
 
 class InterviewSession:
@@ -337,7 +334,6 @@ class InterviewSession:
                 or self.status != InterviewStatus.IN_PROGRESS
             ):
                 return
-            turn.reprompted = True
             await self._ask(turn.question, new_turn=False)
             await asyncio.sleep(
                 question_audio_s
@@ -435,8 +431,6 @@ class InterviewSession:
         ended = False
         for ev in events:
             if ev.kind == "speech_started":
-                if turn.first_speech_ms is None:
-                    turn.first_speech_ms = ev.audio_ms
                 # Until the words say the sentence is finished, wait the long silence.
                 seg.end_silence_ms = self.settings.end_of_turn_unfinished_ms
                 await self._send(p.SpeechStartedMsg(ev.audio_ms))

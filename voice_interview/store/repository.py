@@ -13,7 +13,6 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -437,9 +436,3 @@ class Repository:
                 ).value
                 row.completed_at = utcnow()
         return row
-
-    async def touch_started(self, interview_id: str, when: datetime | None = None) -> None:
-        async with self._write() as s:
-            row = await s.get(InterviewRow, interview_id)
-            if row is not None and row.started_at is None:
-                row.started_at = when or utcnow()
