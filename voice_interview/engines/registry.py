@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.stt import SpeechToText
-    from voice_interview.engines.tts import PiperTTS
+    from voice_interview.engines.tts import PiperTTS, Speech
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,20 @@ class Engines:
     @property
     def queues(self) -> list[EngineQueue]:
         return [self.stt_queue, self.tts_queue, self.llm_queue]
+
+    async def speech(self, text: str, priority: int) -> Speech:
+        """The spoken text: from the cache, else synthesized on the TTS worker."""
+        cached = self.tts.cached(text)
+        if cached is not None:
+            return cached
+        tts = self.tts
+        return await self.tts_queue.run(lambda: tts.synthesize(text), priority)
+
+    def prefetch_speech(self, text: str, priority: int) -> None:
+        """Synthesize in the background, so the text can be spoken at once later."""
+        if self.tts.cached(text) is None:
+            tts = self.tts
+            self.tts_queue.submit_sync(lambda: tts.synthesize(text), priority)
 
     def model_files(self) -> dict[str, ModelFile]:
         files = {

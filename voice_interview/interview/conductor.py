@@ -240,21 +240,6 @@ class InterviewSession:
                 return q
         return None
 
-    async def _speech_for(self, question: QuestionRow, priority: int) -> Speech:
-        tts = self.ctx.engines.tts
-        cached = tts.cached(question.text)
-        if cached is not None:
-            return cached
-        return await self.ctx.engines.tts_queue.run(lambda: tts.synthesize(question.text), priority)
-
-    def _prefetch(self, question: QuestionRow | None) -> None:
-        """Synthesize the next question now, so it streams the moment this turn ends."""
-        if question is None or self.ctx.engines.tts.cached(question.text) is not None:
-            return
-        tts = self.ctx.engines.tts
-        self.ctx.engines.tts_queue.submit_sync(
-            lambda: tts.synthesize(question.text), PRIORITY_NORMAL
-        )
 
     def _audio_block(self, question: QuestionRow, speech: Speech) -> tuple[_Outbound, float]:
         msg = p.QuestionMsg(
@@ -275,14 +260,17 @@ class InterviewSession:
 
     async def _ask(self, question: QuestionRow, *, new_turn: bool) -> float | None:
         """Send the question and its audio; returns when its first audio frame left."""
-        speech = await self._speech_for(question, PRIORITY_FINAL)
+        speech = await self.ctx.engines.speech(question.text, PRIORITY_FINAL)
         block, duration_ms = self._audio_block(question, speech)
         if new_turn:
             self._begin_turn(question, duration_ms)
         if self._closed:
             return None
         await self._out.put(block)
-        self._prefetch(self._next_after(question))
+        # The next question is synthesized now, so it streams the moment this turn ends.
+        following = self._next_after(question)
+        if following is not None:
+            self.ctx.engines.prefetch_speech(following.text, PRIORITY_NORMAL)
         assert block.first_binary_sent is not None
         try:
             return await block.first_binary_sent

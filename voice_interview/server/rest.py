@@ -165,8 +165,7 @@ async def create_interview(request: web.Request) -> web.Response:
     row = await ctx.repo.create_interview(candidate_id, analysis_id, role, questions)
     if ctx.ready and questions:
         # Synthesize the first question now, so it plays the moment the candidate connects.
-        tts, first = ctx.engines.tts, questions[0].text
-        ctx.engines.tts_queue.submit_sync(lambda: tts.synthesize(first), PRIORITY_BACKGROUND)
+        ctx.engines.prefetch_speech(questions[0].text, PRIORITY_BACKGROUND)
     return web.json_response(
         {
             "id": row.id,
