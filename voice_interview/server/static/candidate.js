@@ -712,7 +712,8 @@ function questionAudioPlayed(questionId) {
 function onTranscript(msg) {
   vi.transcripts.push({ question_id: msg.question_id, text: msg.text, is_final: msg.is_final });
   if (!S.question || msg.question_id !== S.question.question_id) {
-    // A final transcript for an earlier question after a resume: keep it for the summary.
+    // The previous answer's final transcript (it follows the next question), or one
+    // replayed after a resume: keep it for the summary, not under the new question.
     if (msg.is_final) S.answers.set(msg.question_id, { text: msg.text, source: 'voice' });
     return;
   }
