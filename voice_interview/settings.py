@@ -29,6 +29,7 @@ class Settings:
     llm_model: str = ""
     tts_voice: str = ""
     embed_model: str = ""
+    turn_model: str = ""  # Smart Turn v3.2 ONNX
     # Where each engine runs.
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
@@ -53,6 +54,9 @@ class Settings:
     # words are known): long enough for a candidate who stops to think.
     end_of_turn_silence_ms: int = 700
     end_of_turn_unfinished_ms: int = 1700
+    # A finished sentence still gets the long wait when the turn model (Smart Turn, which
+    # hears the voice) gives a finished turn less than this probability; 0 ignores it.
+    smart_turn_veto_below: float = 0.1
     no_answer_reprompt_s: float = 15.0
     no_answer_timeout_s: float = 30.0
     max_answer_s: float = 180.0

@@ -261,6 +261,20 @@ class TurnSegmenter:
             spans.append((self._seg_start, self._received))
         return [(self._ms(a), self._ms(b)) for a, b in spans]
 
+    def recent_audio(self, ms: int) -> npt.NDArray[np.int16]:
+        """The last ``ms`` of input as received, silences included (for a turn model)."""
+        want = self.sample_rate * ms // 1000
+        picked: list[npt.NDArray[np.int16]] = []
+        have = 0
+        for chunk in reversed(self._chunks):
+            picked.append(chunk[-(want - have) :])
+            have += picked[-1].size
+            if have >= want:
+                break
+        if not picked:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(picked[::-1])
+
     def voiced_audio(
         self, first_segment: int = 0, end_segment: int | None = None
     ) -> npt.NDArray[np.int16]:

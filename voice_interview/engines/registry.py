@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.stt import SpeechToText
     from voice_interview.engines.tts import PiperTTS, Speech
+    from voice_interview.engines.turn_detect import TurnDetector
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,18 @@ class Engines:
     tts: PiperTTS
     llm: LocalLLM | None
     embedder: Embedder
+    turn: TurnDetector
     load_s: dict[str, float] = field(default_factory=dict)
     stt_queue: EngineQueue = field(default_factory=lambda: EngineQueue("stt"))
     tts_queue: EngineQueue = field(default_factory=lambda: EngineQueue("tts"))
     # Evaluations and CV analyses (LLM + embeddings) share one queue, off the turn path.
     llm_queue: EngineQueue = field(default_factory=lambda: EngineQueue("llm"))
+    # Smart Turn checks (~40 ms each) get their own thread, so they never wait behind STT.
+    turn_queue: EngineQueue = field(default_factory=lambda: EngineQueue("turn"))
 
     @property
     def queues(self) -> list[EngineQueue]:
-        return [self.stt_queue, self.tts_queue, self.llm_queue]
+        return [self.stt_queue, self.tts_queue, self.llm_queue, self.turn_queue]
 
     async def speech(self, text: str, priority: int) -> Speech:
         """The spoken text: from the cache, else synthesized on the TTS worker."""
@@ -55,6 +59,7 @@ class Engines:
             "stt": self.stt.model_info,
             "tts": self.tts.model_info,
             "embed": self.embedder.model_info,
+            "turn": self.turn.model_info,
         }
         if self.llm is not None:
             files["llm"] = self.llm.model_info
@@ -67,7 +72,7 @@ class Engines:
 
 def resolve_all(settings: Settings) -> dict[str, ModelFile]:
     """Resolve every model file (fails fast, with one clear line, before anything loads)."""
-    return {role: resolve_model(role, settings) for role in ("stt", "llm", "tts", "embed")}
+    return {role: resolve_model(role, settings) for role in ("stt", "llm", "tts", "embed", "turn")}
 
 
 def load_engines(settings: Settings) -> Engines:
@@ -76,6 +81,7 @@ def load_engines(settings: Settings) -> Engines:
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.stt import SpeechToText
     from voice_interview.engines.tts import PiperTTS
+    from voice_interview.engines.turn_detect import TurnDetector
 
     files = resolve_all(settings)
     load_s: dict[str, float] = {}
@@ -92,5 +98,8 @@ def load_engines(settings: Settings) -> Engines:
     t = time.monotonic()
     embedder = Embedder(files["embed"])
     load_s["embed"] = time.monotonic() - t
+    t = time.monotonic()
+    turn = TurnDetector(files["turn"])
+    load_s["turn"] = time.monotonic() - t
     log.info("models loaded", extra={"load_s": {k: round(v, 2) for k, v in load_s.items()}})
-    return Engines(stt=stt, tts=tts, llm=llm, embedder=embedder, load_s=load_s)
+    return Engines(stt=stt, tts=tts, llm=llm, embedder=embedder, turn=turn, load_s=load_s)

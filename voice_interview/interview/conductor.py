@@ -34,14 +34,20 @@ from voice_interview.audio.codecs import (
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
 from voice_interview.domain.scoring import OverallScore
-from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, StaleWorkError
+from voice_interview.engines.queue import (
+    PRIORITY_FINAL,
+    PRIORITY_NORMAL,
+    PRIORITY_TURN,
+    StaleWorkError,
+)
 from voice_interview.engines.tts import Speech
+from voice_interview.engines.turn_detect import WINDOW_S as TURN_MODEL_WINDOW_S
 from voice_interview.interview.evaluations import EvaluationEvent
 from voice_interview.interview.gating import AnswerMeta
 from voice_interview.interview.incremental import IncrementalTranscript
 from voice_interview.interview.speech_metrics import timeline_of
 from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
-from voice_interview.interview.turn_end import MIN_LAST_WORD_PROBABILITY, end_silence_ms
+from voice_interview.interview.turn_end import end_silence_ms
 from voice_interview.logs import ContextLogger
 from voice_interview.store.repository import AlreadyAnsweredError, NotFoundError
 from voice_interview.store.tables import InterviewRow, QuestionRow
@@ -53,6 +59,9 @@ log = logging.getLogger(__name__)
 
 STT_RATE = 16000
 MAX_STT_BACKLOG_FOR_INTERIMS = 2
+# The end-of-turn check hears at most this much of the tail: enough for the last words,
+# at a fixed cost (~0.1 s with tiny.en on one core) however long the tail has grown.
+END_CHECK_WORDS_S = 6.0
 
 
 @dataclass
@@ -76,6 +85,7 @@ class _Turn:
     interim_inflight: bool = False
     last_interim_speech_ms: int = 0
     last_interim_text: str = ""
+    end_check: dict[str, float] = field(default_factory=dict)  # the last pause's verdict
 
 
 class InterviewSession:
@@ -419,8 +429,9 @@ class InterviewSession:
         ended = False
         for ev in events:
             if ev.kind == "speech_started":
-                # Until the words say the sentence is finished, wait the long silence.
+                # Until the next pause's check says otherwise, wait the long silence.
                 seg.end_silence_ms = self.settings.end_of_turn_unfinished_ms
+                turn.end_check = {}
                 await self._send(p.SpeechStartedMsg(ev.audio_ms))
             elif ev.kind == "speech_stopped":
                 self._on_pause(turn)
@@ -451,66 +462,91 @@ class InterviewSession:
         seg = turn.segmenter
         turn.interim_inflight = True
         turn.last_interim_speech_ms = seg.speech_ms
-        covers_ms = seg.received_ms
 
         async def run() -> None:
             try:
-                result = await turn.transcript.interim()
+                result = await turn.transcript.quick()
             except StaleWorkError:
                 return
             finally:
                 turn.interim_inflight = False
-            if self._stale(turn) or result is None:
-                return
-            text, tail = result
-            # The candidate paused after this interim's audio: its words can already
-            # decide the end of turn, before the pause's own pass comes back.
-            last = seg.last_voiced_end_ms
-            if not seg.in_speech and last is not None and last <= covers_ms:
-                self._decide_end_silence(turn, text, confident=tail.avg_logprob > -0.5)
-            if text and text != turn.last_interim_text:
-                turn.last_interim_text = text
-                await self._send(p.TranscriptMsg(turn.question.id, text, False))
+            if not self._stale(turn) and result is not None and result[0] is not None:
+                await self._send_interim(turn, result[0])
 
         self._spawn(run())
 
-    def _decide_end_silence(self, turn: _Turn, text: str, *, confident: bool) -> None:
-        seg = turn.segmenter
-        seg.end_silence_ms = end_silence_ms(
-            text,
-            finished_ms=self.settings.end_of_turn_silence_ms,
-            unfinished_ms=self.settings.end_of_turn_unfinished_ms,
-            last_word_probability=1.0 if confident else 0.0,
-        )
-        self.log.debug(
-            "end of turn wait set",
-            extra={
-                "turn": turn.question.position,
-                "wait_ms": seg.end_silence_ms,
-                "confident": confident,
-                "ending": text[-40:],
-                "silence_ms": seg.received_ms - (seg.last_voiced_end_ms or 0),
-            },
-        )
+    async def _send_interim(self, turn: _Turn, text: str) -> None:
+        if text and text != turn.last_interim_text:
+            turn.last_interim_text = text
+            await self._send(p.TranscriptMsg(turn.question.id, text, False))
 
     def _on_pause(self, turn: _Turn) -> None:
-        """Transcribe up to this pause; its last words set how much silence ends the turn."""
+        """At a pause: decide how much silence ends the turn, then transcribe up to here in
+        full (the pass the answer's transcript is made of) once the check is off the
+        queue: early where the turn looks finished, so the final transcript reuses it."""
+        check = self._check_end_of_turn(turn)
 
         async def run() -> None:
-            try:
-                text = await turn.transcript.on_pause()
-            except StaleWorkError:
-                return
-            seg = turn.segmenter
-            if self._stale(turn) or seg.in_speech or text is None:
-                return
-            self._decide_end_silence(
-                turn,
-                text,
-                confident=turn.transcript.last_word_probability() >= MIN_LAST_WORD_PROBABILITY,
-            )
+            looks_final = await check
+            with contextlib.suppress(StaleWorkError):
+                await turn.transcript.on_pause(looks_final=looks_final)
 
         self._spawn(run())
+
+    def _check_end_of_turn(self, turn: _Turn) -> asyncio.Future[bool]:
+        """Were the last words a finished sentence, and does the voice sound finished?
+        Together they set how much silence ends the turn. A quick STT pass over the tail
+        and Smart Turn over the last 8 s run side by side, ahead of other work; both are
+        dropped if the candidate speaks again first. True if the short wait was chosen."""
+        seg = turn.segmenter
+        engines = self.ctx.engines
+        pause = seg.closed_segments
+        voice = seg.recent_audio(TURN_MODEL_WINDOW_S * 1000)
+
+        def moved_on() -> bool:
+            return self._stale(turn) or seg.in_speech or seg.closed_segments != pause
+
+        # Queued now, before any other work this pause brings.
+        words = asyncio.ensure_future(
+            turn.transcript.quick(PRIORITY_TURN, moved_on, last_s=END_CHECK_WORDS_S)
+        )
+        finished_voice = asyncio.ensure_future(
+            engines.turn_queue.run(
+                lambda: engines.turn.probability_complete(voice), PRIORITY_TURN, moved_on
+            )
+        )
+
+        async def decide() -> bool:
+            done = await asyncio.gather(words, finished_voice, return_exceptions=True)
+            if any(isinstance(outcome, StaleWorkError) for outcome in done):
+                return False  # the candidate spoke again: a later pause decides
+            result, probability = await words, await finished_voice  # done; other errors raise
+            if moved_on() or result is None:
+                return False
+            text, tail = result
+            seg.end_silence_ms = end_silence_ms(
+                tail.text,
+                finished_ms=self.settings.end_of_turn_silence_ms,
+                unfinished_ms=self.settings.end_of_turn_unfinished_ms,
+                last_word_probability=tail.last_word_probability,
+                turn_probability=probability,
+                min_turn_probability=self.settings.smart_turn_veto_below,
+            )
+            turn.end_check = {
+                "wait_ms": seg.end_silence_ms,
+                "last_word_probability": round(tail.last_word_probability, 3),
+                "turn_probability": round(probability, 3),
+                "decided_after_ms": seg.received_ms - (seg.last_voiced_end_ms or 0),
+            }
+            self.log.debug(
+                "end of turn wait set",
+                extra={"turn": turn.question.position, "ending": tail.text[-40:], **turn.end_check},
+            )
+            if text is not None:
+                await self._send_interim(turn, text)
+            return seg.end_silence_ms < self.settings.end_of_turn_unfinished_ms
+
+        return asyncio.ensure_future(decide())
 
     def _arrival_of(self, turn: _Turn, position_ms: int) -> float | None:
         """Server clock time at which the input sample at ``position_ms`` arrived."""
@@ -675,6 +711,12 @@ class InterviewSession:
             "turn_total": ms(turn.started, t_end),
             "speech_ms": turn.segmenter.speech_ms,
             "end_reason": reason,
+            # The end-of-turn check at the last pause: the silence it chose, how long after
+            # the last voice it decided, and the two signals it decided on.
+            "end_wait": turn.end_check.get("wait_ms"),
+            "end_check": turn.end_check.get("decided_after_ms"),
+            "last_word_probability": turn.end_check.get("last_word_probability"),
+            "turn_probability": turn.end_check.get("turn_probability"),
         }
 
     async def _text_answer(self, msg: p.TextAnswer) -> None:

@@ -1,11 +1,13 @@
 """An answer's transcript, built piece by piece while the candidate speaks.
 
-Each pause (a closed VAD segment) sends the speech since the last committed piece to
-the STT. A piece of at least ``commit_min_s`` is committed: later passes never
-transcribe it again, so the final pass covers only the tail, and the text at each
-pause tells the end-of-turn policy whether the candidate stopped after a finished
-sentence. Shorter pieces stay pending: Whisper does better with more context, and the
-next pause re-transcribes them together with what follows.
+At a pause (a closed VAD segment) the speech since the last committed piece goes to
+the STT once it is at least ``commit_min_s`` long, and is committed: later passes never
+transcribe it again, so the final pass covers only the tail. A shorter piece is
+transcribed only when the turn looks finished, and kept pending: the final transcript
+reuses it if the turn does end there; otherwise the next pause transcribes it again
+together with what follows (Whisper does better with more context). Interims, and the
+end-of-turn check's look at the last words, are quick passes over the same tail
+(``quick``): a short encoder window, greedy.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, EngineQueue
-from voice_interview.engines.stt import SpeechToText, Transcript, Word
+from voice_interview.engines.stt import QuickTranscript, SpeechToText, Transcript, Word
 
 RATE = 16000
 PROMPT_CHARS = 200  # context for the next piece: the end of what was already said
@@ -46,6 +48,7 @@ class IncrementalTranscript:
     passes: int = 0
     _job: asyncio.Task[None] | None = None
     _again: bool = False
+    _looks_final: bool = False
 
     @property
     def committed_segments(self) -> int:
@@ -59,75 +62,69 @@ class IncrementalTranscript:
         text = self.committed_text
         return text[-PROMPT_CHARS:] if text else None
 
-    def text_so_far(self) -> str | None:
-        """Everything said up to the last pause, or None if that is not transcribed yet."""
-        closed = self.segmenter.closed_segments
-        if self.committed_segments == closed:
-            return self.committed_text
-        if self.pending is not None and self.pending.end_segment == closed:
-            return " ".join(t for t in (self.committed_text, self.pending.transcript.text) if t)
-        return None
-
-    def last_word_probability(self) -> float:
-        """How sure the STT was of the last word heard so far (1.0 if unknown)."""
-        latest = (
-            self.pending
-            if self.pending is not None
-            else (self.committed[-1] if self.committed else None)
-        )
-        words = (
-            [w for w in latest.transcript.words if any(c.isalnum() for c in w.word)]
-            if (latest is not None)
-            else []
-        )
-        # Punctuation Whisper emits as a "word" of its own says nothing about the speech.
-        return words[-1].probability if words else 1.0
-
-    async def _transcribe(
-        self, audio: npt.NDArray[np.int16], priority: int, *, final: bool
-    ) -> Transcript:
+    async def _transcribe(self, audio: npt.NDArray[np.int16]) -> Transcript:
+        """A full pass (beam, word timings): what the answer's transcript is made of. Never
+        dropped as stale: a finished turn still needs its text."""
         stt, prompt = self.stt, self._prompt()
         self.passes += 1
         return await self.queue.run(
-            lambda: stt.transcribe(audio, final=final, prompt=prompt),
-            priority,
-            is_stale=self.is_stale if not final else None,
+            lambda: stt.transcribe(audio, final=True, prompt=prompt), PRIORITY_FINAL
         )
 
-    async def on_pause(self) -> str | None:
-        """Transcribe the speech up to this pause; returns the text so far (None if stale)."""
+    async def on_pause(self, *, looks_final: bool) -> None:
+        """Transcribe the speech up to this pause in full, when a pass is worth it now: the
+        piece is long enough to commit, or the turn looks finished (the final transcript
+        then reuses the piece). A short piece mid-answer waits for the next pause."""
+        self._looks_final = self._looks_final or looks_final
         if self._job is not None and not self._job.done():
             self._again = True  # one pass at a time; the running one goes again after
-            await asyncio.shield(self._job)
-            return self.text_so_far()
-        self._job = asyncio.ensure_future(self._pause_passes())
+        else:
+            self._job = asyncio.ensure_future(self._pause_passes())
         await asyncio.shield(self._job)
-        return self.text_so_far()
 
     async def _pause_passes(self) -> None:
         while True:
             self._again = False
+            looks_final, self._looks_final = self._looks_final, False
             first, end = self.committed_segments, self.segmenter.closed_segments
             if end > first and not self.is_stale():
                 # Only closed segments: a segment that opened meanwhile is the next piece's.
                 audio = self.segmenter.voiced_audio(first, end)
-                piece = _Piece(
-                    await self._transcribe(audio, PRIORITY_FINAL, final=True), first, end
-                )
-                if piece.transcript.duration_s >= self.commit_min_s:
-                    self.committed.append(piece)
-                    self.pending = None
-                else:
-                    self.pending = piece
+                if looks_final or audio.size >= self.commit_min_s * RATE:
+                    piece = _Piece(await self._transcribe(audio), first, end)
+                    if piece.transcript.duration_s >= self.commit_min_s:
+                        self.committed.append(piece)
+                        self.pending = None
+                    else:
+                        self.pending = piece
             if not self._again:
                 return
 
-    async def interim(self) -> tuple[str, Transcript] | None:
-        """Committed text plus a quick pass over the tail (the open segment included)."""
+    async def quick(
+        self,
+        priority: int = PRIORITY_NORMAL,
+        is_stale: Callable[[], bool] | None = None,
+        last_s: float | None = None,
+    ) -> tuple[str | None, QuickTranscript] | None:
+        """Committed text plus a quick pass over the tail (the open segment included): the
+        interim transcript while the candidate speaks. With ``last_s``, only that much of
+        the tail is heard (the last words at a pause, at a fixed cost); the text so far is
+        then unknown (None) and only the pass itself is returned."""
         audio = self.segmenter.voiced_audio(self.committed_segments)
         if audio.size < RATE // 5:
             return None
-        tail = await self._transcribe(audio, PRIORITY_NORMAL, final=False)
+        cut = False
+        if last_s is not None and audio.size > last_s * RATE:
+            audio, cut = audio[-int(last_s * RATE) :], True
+        stt, prompt = self.stt, self._prompt()
+        self.passes += 1
+        tail = await self.queue.run(
+            lambda: stt.quick_transcribe(audio, prompt=prompt),
+            priority,
+            is_stale=is_stale or self.is_stale,
+        )
+        if cut:
+            return None, tail
         return " ".join(t for t in (self.committed_text, tail.text) if t), tail
 
     async def final(self) -> Transcript:
@@ -149,7 +146,7 @@ class IncrementalTranscript:
             else:
                 audio = seg.voiced_audio(tail_from)
                 if audio.size:
-                    pieces.append(await self._transcribe(audio, PRIORITY_FINAL, final=True))
+                    pieces.append(await self._transcribe(audio))
         return merge(pieces)
 
 

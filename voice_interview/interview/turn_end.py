@@ -1,10 +1,11 @@
-"""When has the candidate finished? The words so far decide how long a silence ends the turn.
+"""When has the candidate finished? Words and voice decide how long a silence ends the turn.
 
 After a finished sentence a short silence ends the turn; mid-sentence (the last word
 cannot end a sentence, or the text has no closing punctuation) the server waits
 longer, so a candidate who stops to find the next word is not cut off. Whisper puts a
 full stop at the end of almost any clip, so the last word matters more than the
-punctuation.
+punctuation. A turn model that listens to the voice (Smart Turn) can only lengthen the
+wait: a finished sentence said with a "more to come" voice gets the long one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ CONTINUATION_WORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
+# "to show the team that ...": after a verb of saying, knowing or showing, a final "that"
+# introduces a clause still to come ("I did that." stays finished).
+COMPLEMENT_VERBS = frozenset(
+    """
+    say says said tell tells told show shows showed shown think thinks thought know knows
+    knew believe believes believed realise realised realize realized mean means meant
+    prove proved proven ensure ensured convince convinced agree agreed decide decided
+    notice noticed find found learn learned learnt explain explained argue argued
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
 _WORD = re.compile(r"[a-z']+")
 _CLOSED = re.compile(r"[.!?][\"')\]]*\s*$")
 
@@ -39,6 +51,8 @@ def sentence_complete(text: str) -> bool:
         return False
     words = _WORD.findall(stripped.lower())
     if not words:
+        return False
+    if words[-1] == "that" and COMPLEMENT_VERBS.intersection(words[-4:-1]):
         return False
     return words[-1] not in CONTINUATION_WORDS
 
@@ -53,14 +67,19 @@ def end_silence_ms(
     finished_ms: int,
     unfinished_ms: int,
     last_word_probability: float = 1.0,
+    turn_probability: float | None = None,
+    min_turn_probability: float = 0.0,
 ) -> int:
     """The silence that ends the turn now: short only after a finished sentence whose last
-    word was heard with confidence; else long (also while the words are not known yet).
-    A wrong "long" costs a second of waiting; a wrong "short" cuts the candidate off."""
+    word was heard with confidence, unless the turn model (``turn_probability``, None when
+    it did not run) hears the voice going on; else long (also while the words are not
+    known yet). A wrong "long" costs a second of waiting; a wrong "short" cuts the
+    candidate off."""
     if (
         text is not None
         and last_word_probability >= MIN_LAST_WORD_PROBABILITY
         and sentence_complete(text)
+        and (turn_probability is None or turn_probability >= min_turn_probability)
     ):
         return finished_ms
     return unfinished_ms

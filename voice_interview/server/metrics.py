@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-_STAGES = ("end_of_turn", "stt_final", "tts_first_audio", "voice_to_voice")
+_STAGES = ("end_of_turn", "end_check", "stt_final", "tts_first_audio", "voice_to_voice")
 _BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
 
 
