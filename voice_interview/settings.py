@@ -33,7 +33,7 @@ class Settings:
     # Where each engine runs.
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
-    stt_cpu_threads: int = 0
+    stt_cpu_threads: int = 0  # 0: half the cores
     stt_beam_size: int = 1
     llm_n_gpu_layers: int = 0
     llm_n_threads: int = 0  # 0: half the cores, so evaluations leave room for live turns

@@ -20,8 +20,9 @@ STAGES = (
     "evaluation",  # final transcript -> evaluation of that answer
     "interview_complete",  # end of speech of the last answer -> interview_complete
 )
-# The server's own turn_metrics.latency_ms, kept beside ours.
-SERVER_STAGES = ("end_of_turn", "stt_final", "tts_first_audio", "voice_to_voice")
+# The server's own turn_metrics.latency_ms, kept beside ours (end_check: last voice ->
+# the end-of-turn check's verdict, in input audio time).
+SERVER_STAGES = ("end_check", "end_of_turn", "stt_final", "tts_first_audio", "voice_to_voice")
 
 # A session "falls behind real time" when its frames go out this late (p95).
 LAG_P95_LIMIT_MS = 40.0

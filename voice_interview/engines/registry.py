@@ -30,6 +30,9 @@ class Engines:
     turn: TurnDetector
     load_s: dict[str, float] = field(default_factory=dict)
     stt_queue: EngineQueue = field(default_factory=lambda: EngineQueue("stt"))
+    # Interims and end-of-turn checks (~0.1 s each) on a second STT worker, so a candidate
+    # waiting for the turn to end never waits behind another answer's full pass (~0.5 s).
+    stt_quick_queue: EngineQueue = field(default_factory=lambda: EngineQueue("stt-quick"))
     tts_queue: EngineQueue = field(default_factory=lambda: EngineQueue("tts"))
     # Evaluations and CV analyses (LLM + embeddings) share one queue, off the turn path.
     llm_queue: EngineQueue = field(default_factory=lambda: EngineQueue("llm"))
@@ -38,7 +41,13 @@ class Engines:
 
     @property
     def queues(self) -> list[EngineQueue]:
-        return [self.stt_queue, self.tts_queue, self.llm_queue, self.turn_queue]
+        return [
+            self.stt_queue,
+            self.stt_quick_queue,
+            self.tts_queue,
+            self.llm_queue,
+            self.turn_queue,
+        ]
 
     async def speech(self, text: str, priority: int) -> Speech:
         """The spoken text: from the cache, else synthesized on the TTS worker."""

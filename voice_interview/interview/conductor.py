@@ -309,6 +309,7 @@ class InterviewSession:
                 segmenter,
                 self.ctx.engines.stt,
                 self.ctx.engines.stt_queue,
+                self.ctx.engines.stt_quick_queue,
                 is_stale=lambda: self._closed or self._generation != generation,
             ),
         )
@@ -452,11 +453,16 @@ class InterviewSession:
         if (
             seg.heard_speech
             and not turn.interim_inflight
-            # Under load, interims wait: turn-ending passes keep the STT worker first.
-            and self.ctx.engines.stt_queue.depth < MAX_STT_BACKLOG_FOR_INTERIMS
+            # Under load, interims wait: they share the cores with turn-ending checks and
+            # with the full passes the transcripts are made of.
+            and self._stt_backlog() < MAX_STT_BACKLOG_FOR_INTERIMS
             and seg.speech_ms - turn.last_interim_speech_ms >= self.settings.interim_interval_ms
         ):
             self._start_interim(turn)
+
+    def _stt_backlog(self) -> int:
+        engines = self.ctx.engines
+        return engines.stt_queue.depth + engines.stt_quick_queue.depth
 
     def _start_interim(self, turn: _Turn) -> None:
         seg = turn.segmenter

@@ -38,7 +38,8 @@ class _Piece:
 class IncrementalTranscript:
     segmenter: TurnSegmenter
     stt: SpeechToText
-    queue: EngineQueue
+    queue: EngineQueue  # full passes
+    quick_queue: EngineQueue  # quick passes: never behind a full pass
     is_stale: Callable[[], bool]
     # Shorter pieces cost accuracy (Whisper loses context at each cut): 4 s kept the
     # fixtures' WER within 0.003 of transcribing each answer whole.
@@ -62,13 +63,15 @@ class IncrementalTranscript:
         text = self.committed_text
         return text[-PROMPT_CHARS:] if text else None
 
-    async def _transcribe(self, audio: npt.NDArray[np.int16]) -> Transcript:
+    async def _transcribe(
+        self, audio: npt.NDArray[np.int16], priority: int = PRIORITY_FINAL
+    ) -> Transcript:
         """A full pass (beam, word timings): what the answer's transcript is made of. Never
         dropped as stale: a finished turn still needs its text."""
         stt, prompt = self.stt, self._prompt()
         self.passes += 1
         return await self.queue.run(
-            lambda: stt.transcribe(audio, final=True, prompt=prompt), PRIORITY_FINAL
+            lambda: stt.transcribe(audio, final=True, prompt=prompt), priority
         )
 
     async def on_pause(self, *, looks_final: bool) -> None:
@@ -91,7 +94,9 @@ class IncrementalTranscript:
                 # Only closed segments: a segment that opened meanwhile is the next piece's.
                 audio = self.segmenter.voiced_audio(first, end)
                 if looks_final or audio.size >= self.commit_min_s * RATE:
-                    piece = _Piece(await self._transcribe(audio), first, end)
+                    # A piece mid-answer can wait behind the final passes of ended turns.
+                    priority = PRIORITY_FINAL if looks_final else PRIORITY_NORMAL
+                    piece = _Piece(await self._transcribe(audio, priority), first, end)
                     if piece.transcript.duration_s >= self.commit_min_s:
                         self.committed.append(piece)
                         self.pending = None
@@ -118,7 +123,7 @@ class IncrementalTranscript:
             audio, cut = audio[-int(last_s * RATE) :], True
         stt, prompt = self.stt, self._prompt()
         self.passes += 1
-        tail = await self.queue.run(
+        tail = await self.quick_queue.run(
             lambda: stt.quick_transcribe(audio, prompt=prompt),
             priority,
             is_stale=is_stale or self.is_stale,
