@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from voice_interview.audio.vad import TurnSegmenter
-from voice_interview.engines.queue import EngineQueue
+from voice_interview.engines.queue import PRIORITY_TURN, EngineQueue
 from voice_interview.engines.stt import QuickTranscript, Transcript
 from voice_interview.interview.incremental import IncrementalTranscript
 
@@ -114,11 +114,11 @@ def test_the_end_check_hears_only_the_last_seconds(queues: Any) -> None:
     async def run() -> None:
         inc, stt = _transcript(queues)
         _speak(inc, _noise(3.0, 7), _silence(0.5), _noise(6.0, 8), _silence(0.5))
-        text, tail = await inc.quick(last_s=4.0)  # type: ignore[misc]
-        assert text is None and tail.duration_s == pytest.approx(4.0)
-        text, tail = await inc.quick()  # type: ignore[misc]
-        assert text == "quick2" and tail.duration_s > 9.0  # an interim: the whole tail
+        words = await inc.last_words(4.0, PRIORITY_TURN, lambda: False)
+        assert words is not None and words.duration_s == pytest.approx(4.0)
+        assert await inc.interim() == "quick2"  # an interim hears the whole tail
+        assert stt.quick[1] > 9.0 and stt.full == []
         inc.segmenter.reset()  # nothing heard: no pass at all
-        assert await inc.quick() is None and len(stt.quick) == 2
+        assert await inc.interim() is None and len(stt.quick) == 2
 
     asyncio.run(run())

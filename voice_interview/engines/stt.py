@@ -91,6 +91,7 @@ class SpeechToText:
 
     def __init__(self, model: ModelFile, settings: Settings) -> None:
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
 
         self.model_info = model
         try:
@@ -110,6 +111,12 @@ class SpeechToText:
                 f"stt model unusable: {model.setting}={model.path} ({e})"
             ) from e
         self.beam_size = settings.stt_beam_size
+        self._tokenizer = Tokenizer(
+            self._model.hf_tokenizer,
+            self._model.model.is_multilingual,
+            task="transcribe",
+            language="en",
+        )
 
     def transcribe(
         self, audio: np.ndarray, *, final: bool, prompt: str | None = None
@@ -167,8 +174,6 @@ class SpeechToText:
         ``QUICK_PAD_S`` of silence, not a 30 s window; no timestamps. Also the probability
         of the last word (its least certain token), which the end-of-turn check needs.
         Audio over the window keeps its last 28 s."""
-        from faster_whisper.tokenizer import Tokenizer
-
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio
         samples = samples[-int((WINDOW_S - QUICK_PAD_S) * SAMPLE_RATE) :]
         duration = len(samples) / SAMPLE_RATE
@@ -180,9 +185,7 @@ class SpeechToText:
         features = model.feature_extractor(samples, padding=pad)[
             :, : window_s * SAMPLE_RATE // _HOP
         ]
-        tokenizer = Tokenizer(
-            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
-        )
+        tokenizer = self._tokenizer
         tokens: list[int] = []
         if prompt:
             context = tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:]

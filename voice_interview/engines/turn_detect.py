@@ -14,9 +14,6 @@ clip is left-padded with zeros to exactly 8 s (the model was trained that way).
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -80,16 +77,11 @@ class TurnDetector:
             ) from e
         self._input = self._session.get_inputs()[0].name
         self._mel = _mel_filters()
-        self._lock = threading.Lock()
-        self.last_inference_s = 0.0
 
     def probability_complete(self, pcm16: NDArray[np.int16]) -> float:
         """Probability that the speech in ``pcm16`` (16 kHz, ending now) is a finished turn."""
         if pcm16.size == 0:
             return 0.0
-        started = time.perf_counter()
         features = log_mel_features(pcm16.astype(np.float32) / 32768.0, self._mel)
-        with self._lock:
-            (out,) = self._session.run(None, {self._input: features[np.newaxis]})[:1]
-        self.last_inference_s = time.perf_counter() - started
+        (out,) = self._session.run(None, {self._input: features[np.newaxis]})[:1]
         return float(np.asarray(out).reshape(-1)[0])

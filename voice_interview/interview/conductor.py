@@ -471,20 +471,16 @@ class InterviewSession:
 
         async def run() -> None:
             try:
-                result = await turn.transcript.quick()
+                text = await turn.transcript.interim()
             except StaleWorkError:
                 return
             finally:
                 turn.interim_inflight = False
-            if not self._stale(turn) and result is not None and result[0] is not None:
-                await self._send_interim(turn, result[0])
+            if not self._stale(turn) and text and text != turn.last_interim_text:
+                turn.last_interim_text = text
+                await self._send(p.TranscriptMsg(turn.question.id, text, False))
 
         self._spawn(run())
-
-    async def _send_interim(self, turn: _Turn, text: str) -> None:
-        if text and text != turn.last_interim_text:
-            turn.last_interim_text = text
-            await self._send(p.TranscriptMsg(turn.question.id, text, False))
 
     def _on_pause(self, turn: _Turn) -> None:
         """At a pause: decide how much silence ends the turn, then transcribe up to here in
@@ -514,7 +510,7 @@ class InterviewSession:
 
         # Queued now, before any other work this pause brings.
         words = asyncio.ensure_future(
-            turn.transcript.quick(PRIORITY_TURN, moved_on, last_s=END_CHECK_WORDS_S)
+            turn.transcript.last_words(END_CHECK_WORDS_S, PRIORITY_TURN, moved_on)
         )
         finished_voice = asyncio.ensure_future(
             engines.turn_queue.run(
@@ -526,10 +522,9 @@ class InterviewSession:
             done = await asyncio.gather(words, finished_voice, return_exceptions=True)
             if any(isinstance(outcome, StaleWorkError) for outcome in done):
                 return False  # the candidate spoke again: a later pause decides
-            result, probability = await words, await finished_voice  # done; other errors raise
-            if moved_on() or result is None:
+            tail, probability = await words, await finished_voice  # done; other errors raise
+            if moved_on() or tail is None:
                 return False
-            text, tail = result
             seg.end_silence_ms = end_silence_ms(
                 tail.text,
                 finished_ms=self.settings.end_of_turn_silence_ms,
@@ -548,8 +543,6 @@ class InterviewSession:
                 "end of turn wait set",
                 extra={"turn": turn.question.position, "ending": tail.text[-40:], **turn.end_check},
             )
-            if text is not None:
-                await self._send_interim(turn, text)
             return seg.end_silence_ms < self.settings.end_of_turn_unfinished_ms
 
         return asyncio.ensure_future(decide())

@@ -6,8 +6,8 @@ transcribe it again, so the final pass covers only the tail. A shorter piece is
 transcribed only when the turn looks finished, and kept pending: the final transcript
 reuses it if the turn does end there; otherwise the next pause transcribes it again
 together with what follows (Whisper does better with more context). Interims, and the
-end-of-turn check's look at the last words, are quick passes over the same tail
-(``quick``): a short encoder window, greedy.
+end-of-turn check's look at the last words, are quick passes over the same tail (a
+short encoder window, greedy) on a queue of their own.
 """
 
 from __future__ import annotations
@@ -105,32 +105,31 @@ class IncrementalTranscript:
             if not self._again:
                 return
 
-    async def quick(
-        self,
-        priority: int = PRIORITY_NORMAL,
-        is_stale: Callable[[], bool] | None = None,
-        last_s: float | None = None,
-    ) -> tuple[str | None, QuickTranscript] | None:
-        """Committed text plus a quick pass over the tail (the open segment included): the
-        interim transcript while the candidate speaks. With ``last_s``, only that much of
-        the tail is heard (the last words at a pause, at a fixed cost); the text so far is
-        then unknown (None) and only the pass itself is returned."""
+    async def interim(self) -> str | None:
+        """Committed text plus a quick pass over the tail (the open segment included)."""
+        tail = await self._quick(
+            self.segmenter.voiced_audio(self.committed_segments), PRIORITY_NORMAL, self.is_stale
+        )
+        return None if tail is None else " ".join(t for t in (self.committed_text, tail.text) if t)
+
+    async def last_words(
+        self, seconds: float, priority: int, is_stale: Callable[[], bool]
+    ) -> QuickTranscript | None:
+        """A quick pass over the last ``seconds`` of the tail: the words the end-of-turn
+        check reads, at a fixed cost however long the tail has grown."""
         audio = self.segmenter.voiced_audio(self.committed_segments)
+        return await self._quick(audio[-int(seconds * RATE) :], priority, is_stale)
+
+    async def _quick(
+        self, audio: npt.NDArray[np.int16], priority: int, is_stale: Callable[[], bool]
+    ) -> QuickTranscript | None:
         if audio.size < RATE // 5:
             return None
-        cut = False
-        if last_s is not None and audio.size > last_s * RATE:
-            audio, cut = audio[-int(last_s * RATE) :], True
         stt, prompt = self.stt, self._prompt()
         self.passes += 1
-        tail = await self.quick_queue.run(
-            lambda: stt.quick_transcribe(audio, prompt=prompt),
-            priority,
-            is_stale=is_stale or self.is_stale,
+        return await self.quick_queue.run(
+            lambda: stt.quick_transcribe(audio, prompt=prompt), priority, is_stale=is_stale
         )
-        if cut:
-            return None, tail
-        return " ".join(t for t in (self.committed_text, tail.text) if t), tail
 
     async def final(self) -> Transcript:
         """The whole answer: committed pieces, then the tail (reusing a pending piece)."""
