@@ -21,6 +21,7 @@ async def test_health_names_the_models(server: ServerProcess) -> None:
     assert body["status"] == "ok"
     assert body["models"]["stt"] and body["models"]["llm"].endswith(".gguf")
     assert body["models"]["tts"].endswith(".onnx")
+    assert body["models"]["turn"].startswith("smart-turn")
 
 
 async def test_cv_analysis_then_interview_over_rest(server: ServerProcess) -> None:

@@ -45,7 +45,7 @@ def test_bad_config_files(tmp_path: Path) -> None:
         load_settings(unknown, env={})
 
 
-@pytest.mark.parametrize("role", ["stt", "llm", "tts", "embed"])
+@pytest.mark.parametrize("role", ["stt", "llm", "tts", "embed", "turn"])
 def test_bundled_models_resolve(role: str, tmp_path: Path) -> None:
     model = resolve_model(role, Settings(models_dir=str(tmp_path)))
     assert model.source.startswith("bundled package")
@@ -54,7 +54,13 @@ def test_bundled_models_resolve(role: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("role", "field"),
-    [("stt", "stt_model"), ("llm", "llm_model"), ("tts", "tts_voice"), ("embed", "embed_model")],
+    [
+        ("stt", "stt_model"),
+        ("llm", "llm_model"),
+        ("tts", "tts_voice"),
+        ("embed", "embed_model"),
+        ("turn", "turn_model"),
+    ],
 )
 def test_missing_configured_model_is_one_clear_line(role: str, field: str, tmp_path: Path) -> None:
     settings = Settings(models_dir=str(tmp_path), **{field: str(tmp_path / "nope.bin")})
@@ -86,3 +92,13 @@ def test_models_folder_is_used_before_the_bundled_package(tmp_path: Path) -> Non
     assert found.path == dropped.resolve() or found.path.name == bundled.path.name
     assert found.source.endswith("folder")
     assert len(found.sha256) == 64 and found.sha256 == bundled.sha256
+
+
+def test_a_turn_model_in_the_models_folder_is_not_taken_for_a_voice(tmp_path: Path) -> None:
+    bundled = resolve_model("turn", Settings(models_dir=str(tmp_path)))
+    dropped = tmp_path / "smart-turn-v3.3.onnx"
+    dropped.symlink_to(bundled.path)
+    found = resolve_model("turn", Settings(models_dir=str(tmp_path)))
+    assert found.source.endswith("folder") and found.sha256 == bundled.sha256
+    # A Piper voice is an .onnx too, but it needs its .onnx.json: the turn model is skipped.
+    assert resolve_model("tts", Settings(models_dir=str(tmp_path))).source.startswith("bundled")

@@ -80,7 +80,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            "models": {role: files[role].name for role in ("stt", "llm", "tts") if role in files},
+            # The contract's stt / llm / tts, then ours (embeddings, the turn model).
+            "models": {
+                role: files[role].name
+                for role in ("stt", "llm", "tts", "embed", "turn")
+                if role in files
+            },
             "active_sessions": len(ctx.sessions),
         }
     )
