@@ -9,6 +9,7 @@ from voice_interview.domain.interview import (
     InvalidTransitionError,
     can_transition,
     is_active,
+    start_transition,
     transition,
 )
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
@@ -86,3 +87,12 @@ def test_overall_score_clamps_out_of_range_scores() -> None:
         [ScoredAnswer(Difficulty.EASY, 150.0), ScoredAnswer(Difficulty.EASY, -5)]
     )
     assert result.score == pytest.approx(50.0)
+
+
+def test_only_a_ready_interview_starts() -> None:
+    assert start_transition(S.READY) == S.IN_PROGRESS
+    # Paused -> in progress is allowed, but as a resume: a start from there is refused.
+    assert can_transition(S.PAUSED, S.IN_PROGRESS)
+    for current in (S.PAUSED, S.IN_PROGRESS, S.COMPLETED, S.CANCELLED):
+        with pytest.raises(InvalidTransitionError, match="only a ready interview"):
+            start_transition(current)

@@ -91,6 +91,18 @@ async def test_status_machine_is_enforced_in_the_store(repo: Repository) -> None
     assert done.status == "completed" and done.overall_score == 55.0 and done.completed_at
 
 
+async def test_start_is_checked_and_written_under_one_lock(repo: Repository) -> None:
+    row = await repo.create_interview("cand", None, None, questions(1))
+    started = await repo.start(row.id)
+    assert started.status == "in_progress" and started.started_at is not None
+    await repo.set_status(row.id, InterviewStatus.PAUSED)
+    with pytest.raises(InvalidTransitionError, match="only a ready interview"):
+        await repo.start(row.id)
+    assert (await repo.get_interview(row.id)).status == "paused"  # left as it was
+    with pytest.raises(NotFoundError):
+        await repo.start("00000000-0000-0000-0000-000000000000")
+
+
 async def test_unknown_ids_raise_not_found(repo: Repository) -> None:
     with pytest.raises(NotFoundError):
         await repo.get_interview("00000000-0000-0000-0000-000000000000")

@@ -16,8 +16,12 @@ class InterviewStatus(StrEnum):
 class InvalidTransitionError(Exception):
     """A status change that the machine does not allow (409 INTERVIEW_NOT_ACTIVE)."""
 
-    def __init__(self, current: InterviewStatus, target: InterviewStatus) -> None:
-        super().__init__(f"interview is {current.value}; cannot move to {target.value}")
+    def __init__(
+        self, current: InterviewStatus, target: InterviewStatus, why: str | None = None
+    ) -> None:
+        super().__init__(
+            f"interview is {current.value}; {why or f'cannot move to {target.value}'}"
+        )
         self.current = current
         self.target = target
 
@@ -42,6 +46,16 @@ def transition(current: InterviewStatus, target: InterviewStatus) -> InterviewSt
     if not can_transition(current, target):
         raise InvalidTransitionError(current, target)
     return target
+
+
+def start_transition(current: InterviewStatus) -> InterviewStatus:
+    """A start moves a ready interview to in progress. Paused -> in progress is also a
+    move the machine allows, but that is a resume (the candidate's), not a start."""
+    if current != InterviewStatus.READY:
+        raise InvalidTransitionError(
+            current, InterviewStatus.IN_PROGRESS, "only a ready interview can be started"
+        )
+    return InterviewStatus.IN_PROGRESS
 
 
 def is_active(status: InterviewStatus) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
+from voice_interview.domain.interview import InvalidTransitionError
 from voice_interview.engines.queue import PRIORITY_BACKGROUND
 from voice_interview.interview.cv_analysis import analyse_cv
 from voice_interview.interview.question_bank import load_bank, select_questions
@@ -47,6 +47,15 @@ async def _interview(ctx: AppContext, interview_id: str) -> InterviewRow:
         return await ctx.repo.get_interview(interview_id)
     except NotFoundError as e:
         raise ApiError(404, "INTERVIEW_NOT_FOUND", str(e)) from e
+
+
+def _accessible(request: web.Request) -> tuple[AppContext, str]:
+    """The context and the path's interview id, once the caller may see that interview
+    (the recruiter, or the candidate whose token names it)."""
+    ctx = ctx_of(request)
+    interview_id = _uuid_param(request)
+    ctx.auth.require_interview_access(request, interview_id)
+    return ctx, interview_id
 
 
 def _require_models(ctx: AppContext) -> None:
@@ -202,33 +211,23 @@ async def list_interviews(request: web.Request) -> web.Response:
 
 
 async def get_interview(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_interview_access(request, interview_id)
-    row = await _interview(ctx, interview_id)
-    return web.json_response(interview_summary(row))
+    ctx, interview_id = _accessible(request)
+    return web.json_response(interview_summary(await _interview(ctx, interview_id)))
 
 
 async def start_interview(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_interview_access(request, interview_id)
-    current = await _interview(ctx, interview_id)
-    if current.status != InterviewStatus.READY.value:
-        # Resuming a paused interview is the candidate's WebSocket `resume`, not a start.
-        raise ApiError(409, "INTERVIEW_NOT_ACTIVE", f"interview is {current.status}; only a "
-                       "ready interview can be started")
+    ctx, interview_id = _accessible(request)
     try:
-        row = await ctx.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
+        row = await ctx.repo.start(interview_id)
+    except NotFoundError as e:
+        raise ApiError(404, "INTERVIEW_NOT_FOUND", str(e)) from e
     except InvalidTransitionError as e:
         raise ApiError(409, "INTERVIEW_NOT_ACTIVE", str(e)) from e
     return web.json_response(interview_summary(row))
 
 
 async def current_question(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_interview_access(request, interview_id)
+    ctx, interview_id = _accessible(request)
     interview = await _interview(ctx, interview_id)
     records = await ctx.repo.answer_records(interview_id)
     for rec in records:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from voice_interview.domain.interview import InterviewStatus, transition
+from voice_interview.domain.interview import InterviewStatus, start_transition, transition
 from voice_interview.store.tables import (
     AnswerRow,
     Base,
@@ -231,6 +231,14 @@ class Repository:
                 row.started_at = utcnow()
             if target == InterviewStatus.COMPLETED:
                 row.completed_at = utcnow()
+        return row
+
+    async def start(self, interview_id: str) -> InterviewRow:
+        """Ready -> in progress, checked and written under one lock (no other move between)."""
+        async with self._write() as s:
+            row = await _interview_or_404(s, interview_id)
+            row.status = start_transition(InterviewStatus(row.status)).value
+            row.started_at = row.started_at or utcnow()
         return row
 
     async def delete_interview(self, interview_id: str) -> None:
