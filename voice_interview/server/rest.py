@@ -49,6 +49,14 @@ async def _interview(ctx: AppContext, interview_id: str) -> InterviewRow:
         raise ApiError(404, "INTERVIEW_NOT_FOUND", str(e)) from e
 
 
+def _for_recruiter(request: web.Request) -> tuple[AppContext, str]:
+    """The context and the path's interview id, for a recruiter only."""
+    ctx = ctx_of(request)
+    interview_id = _uuid_param(request)
+    ctx.auth.require_recruiter(request)
+    return ctx, interview_id
+
+
 def _accessible(request: web.Request) -> tuple[AppContext, str]:
     """The context and the path's interview id, once the caller may see that interview
     (the recruiter, or the candidate whose token names it)."""
@@ -247,9 +255,7 @@ async def current_question(request: web.Request) -> web.Response:
 
 
 async def feedback(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_recruiter(request)
+    ctx, interview_id = _for_recruiter(request)
     interview = await _interview(ctx, interview_id)
     report = build_report(interview, await ctx.repo.answer_records(interview_id))
     accept = request.headers.get("Accept", "")
@@ -333,9 +339,7 @@ async def export_interview(request: web.Request) -> web.Response:
     Stored answer audio is included as base64 unless ``?audio=false``; its format, size
     and SHA-256 are given either way.
     """
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_recruiter(request)
+    ctx, interview_id = _for_recruiter(request)
     flag = request.query.get("audio", "true").strip().lower()
     if flag not in ("true", "false", "1", "0"):
         raise ApiError(400, "INVALID_REQUEST", "audio must be true or false")
@@ -365,9 +369,7 @@ async def answer_audio(request: web.Request) -> web.Response:
     from voice_interview.interview.report import AUDIO_MIME, AudioUnavailableError
     from voice_interview.interview.report import answer_audio as stored_audio
 
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_recruiter(request)
+    ctx, interview_id = _for_recruiter(request)
     answer_id = request.match_info["answer_id"]
     try:
         records = await ctx.repo.answer_records(interview_id)
@@ -410,9 +412,7 @@ async def answer_audio(request: web.Request) -> web.Response:
 
 
 async def delete_interview(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    interview_id = _uuid_param(request)
-    ctx.auth.require_recruiter(request)
+    ctx, interview_id = _for_recruiter(request)
     try:
         await ctx.repo.delete_interview(interview_id)
     except NotFoundError as e:
