@@ -302,6 +302,11 @@ async def test_rate_limit_answers_429_with_retry_after(limited_server: ServerPro
             assert body["error"]["code"] == "RATE_LIMITED"
             retry_after = int(r.headers["Retry-After"])
         assert 1 <= retry_after <= 60 // 5 + 1
+        # WebSocket connects spend the same budget: refused before the upgrade.
+        ws_url = f"{limited_server.ws_base}/ws/interviews/00000000-0000-0000-0000-000000000000"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(ws_url)
+        assert refused.value.status == 429
         # Health is not rate limited, and the server serves on.
         async with http.get(f"{limited_server.base}/health") as r:
             assert r.status == 200

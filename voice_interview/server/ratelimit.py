@@ -1,4 +1,5 @@
-"""Per-client token-bucket rate limit for the REST API (429 with Retry-After)."""
+"""Per-client token-bucket rate limit for the REST API and WebSocket connects (429 with
+Retry-After; a refused WebSocket upgrade never becomes a connection)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ class RateLimiter:
 def rate_limit_middleware(limiter: RateLimiter) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/api/"):
+        # A WebSocket connect is one request of the same budget: a key or token guessed
+        # over the socket costs as much as one guessed over REST.
+        if request.path.startswith(("/api/", "/ws/")):
             wait = limiter.take(request.remote or "unknown")
             if wait > 0:
                 return error_response(
