@@ -8,9 +8,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voice_interview.engines.models import ModelNotFoundError
 from voice_interview.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from voice_interview.interview.evaluator import Evaluator
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -79,11 +83,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def cmd_rescore(args: argparse.Namespace) -> int:
+def _evaluator(settings: Settings, *, no_llm: bool) -> Evaluator:
+    """The server's evaluator, loaded here (``--no-llm``: code-written feedback only)."""
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.models import resolve_model
     from voice_interview.interview.evaluator import Evaluator
+
+    llm = None if no_llm else LocalLLM(resolve_model("llm", settings), settings)
+    return Evaluator.configured(llm, Embedder(resolve_model("embed", settings)), settings)
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
     from voice_interview.interview.rescore import (
         RescoreError,
         format_summary,
@@ -92,14 +103,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     from voice_interview.store.repository import NotFoundError, Repository
 
     settings = _settings(args)  # --llm-model wins over VI_LLM_MODEL and the config file
-    llm = None if args.no_llm else LocalLLM(resolve_model("llm", settings), settings)
-    evaluator = Evaluator(
-        llm,
-        Embedder(resolve_model("embed", settings)),
-        feedback_max_tokens=settings.llm_feedback_max_tokens,
-        seed=settings.llm_seed,
-        temperature=settings.llm_temperature,
-    )
+    evaluator = _evaluator(settings, no_llm=args.no_llm)
 
     async def run() -> int:
         repo = Repository(settings.database_url)
@@ -118,22 +122,11 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_bench(args: argparse.Namespace) -> int:
-    from voice_interview.engines.embed import Embedder
-    from voice_interview.engines.llm import LocalLLM
-    from voice_interview.engines.models import resolve_model
     from voice_interview.interview.eval_bench import load_labelled, run_eval
-    from voice_interview.interview.evaluator import Evaluator
 
     settings = _settings(args)
     items = load_labelled(Path(args.file))
-    llm = None if args.no_llm else LocalLLM(resolve_model("llm", settings), settings)
-    evaluator = Evaluator(
-        llm,
-        Embedder(resolve_model("embed", settings)),
-        feedback_max_tokens=settings.llm_feedback_max_tokens,
-        seed=settings.llm_seed,
-        temperature=settings.llm_temperature,
-    )
+    evaluator = _evaluator(settings, no_llm=args.no_llm)
     transform = None
     if args.speech:
         from voice_interview.interview.speech_roundtrip import SpeechRoundTrip

@@ -51,6 +51,7 @@ from voice_interview.interview.rubric import (
     words,
 )
 from voice_interview.interview.speech_metrics import SpokenWord, locate_quote, parse_words
+from voice_interview.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,20 @@ class Evaluator:
         self.seed = seed
         self.temperature = temperature
         self._models: dict[str, Any] | None = None
+
+    @classmethod
+    def configured(
+        cls, llm: FeedbackLLM | None, embedder: TextEmbedder | None, settings: Settings
+    ) -> Evaluator:
+        """The evaluator the server (and the CLI's rescore / eval-bench) runs: feedback
+        length, seed and temperature from the settings."""
+        return cls(
+            llm,
+            embedder,
+            feedback_max_tokens=settings.llm_feedback_max_tokens,
+            seed=settings.llm_seed,
+            temperature=settings.llm_temperature,
+        )
 
     # -- public API -------------------------------------------------------------------------
 

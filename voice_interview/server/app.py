@@ -38,13 +38,7 @@ async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
         return
     for q in engines.queues:
         q.on_done = ctx.metrics.observe_engine
-    evaluator = Evaluator(
-        engines.llm,
-        engines.embedder,
-        feedback_max_tokens=ctx.settings.llm_feedback_max_tokens,
-        seed=ctx.settings.llm_seed,
-        temperature=ctx.settings.llm_temperature,
-    )
+    evaluator = Evaluator.configured(engines.llm, engines.embedder, ctx.settings)
     evaluations = EvaluationService(ctx.repo, evaluator, engines.llm_queue)
     evaluations.on_latency = ctx.metrics.evaluation.observe
     transcriber = AnswerTranscriber(
