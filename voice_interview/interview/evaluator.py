@@ -142,7 +142,6 @@ class Evidence:
     status: str | None = None  # covered | partial | missing | contradicted | red_flag
 
     def to_dict(self, spoken: Sequence[SpokenWord]) -> dict[str, Any]:
-        at = locate_quote(self.quote, spoken) if self.quote else None
         return {
             "kind": self.kind,
             "text": self.text,
@@ -150,9 +149,14 @@ class Evidence:
             "status": self.status,
             "quote": self.quote,
             "note": self.note,
-            "start_s": at[0] if at else None,
-            "end_s": at[1] if at else None,
+            **_clip_times(self.quote, spoken),
         }
+
+
+def _clip_times(quote: str | None, spoken: Sequence[SpokenWord]) -> dict[str, float | None]:
+    """Where a quote was said in the answer's audio (None for typed answers or no match)."""
+    at = locate_quote(quote, spoken) if quote else None
+    return {"start_s": at[0] if at else None, "end_s": at[1] if at else None}
 
 
 @dataclass
@@ -527,7 +531,6 @@ def _context_quote(answer: str, cue: str) -> str | None:
 
 
 def _match_detail(m: KeyPointMatch, spoken: Sequence[SpokenWord] = ()) -> dict[str, Any]:
-    at = locate_quote(m.quote, spoken) if m.quote else None
     return {
         "key_point": m.key_point,
         "status": m.status,
@@ -537,8 +540,7 @@ def _match_detail(m: KeyPointMatch, spoken: Sequence[SpokenWord] = ()) -> dict[s
         "lexical": m.lexical,
         "credit": m.credit,
         "contradiction": m.contradiction,
-        "start_s": at[0] if at else None,
-        "end_s": at[1] if at else None,
+        **_clip_times(m.quote, spoken),
     }
 
 
