@@ -26,9 +26,7 @@ class RecordingSTT:
         self.full: list[float] = []  # seconds of audio per full pass
         self.quick: list[float] = []
 
-    def transcribe(
-        self, audio: np.ndarray, *, final: bool, prompt: str | None = None
-    ) -> Transcript:
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
         seconds = audio.size / RATE
         self.full.append(seconds)
         return Transcript(f"piece{len(self.full)}.", duration_s=seconds)

@@ -118,14 +118,10 @@ class SpeechToText:
             language="en",
         )
 
-    def transcribe(
-        self, audio: np.ndarray, *, final: bool, prompt: str | None = None
-    ) -> Transcript:
-        """Transcribe 16 kHz int16 (or float32) mono audio.
-
-        Interim passes use greedy decoding without word timestamps; the final pass
-        adds word timestamps (for evidence and speech metrics).
-        """
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        """Transcribe 16 kHz int16 (or float32) mono audio in full: the 30 s window, the
+        temperature fallback and word timestamps (for evidence and speech metrics). What
+        answers' transcripts are made of; interims use ``quick_transcribe``."""
         samples = audio.astype(np.float32) / 32768.0 if audio.dtype == np.int16 else audio
         duration = len(samples) / SAMPLE_RATE
         if duration < 0.1:
@@ -133,14 +129,14 @@ class SpeechToText:
         segments, _info = self._model.transcribe(
             samples,
             language="en",
-            beam_size=self.beam_size if final else 1,
+            beam_size=self.beam_size,
             # Greedy decoding sometimes stops after a few words (tiny.en on fast speech);
-            # Whisper's quality checks then retry warmer. Interims stay greedy and cheap.
-            temperature=FINAL_TEMPERATURES if final else 0.0,
+            # Whisper's quality checks then retry warmer.
+            temperature=FINAL_TEMPERATURES,
             condition_on_previous_text=False,
             vad_filter=False,
-            word_timestamps=final,
-            without_timestamps=not final,
+            word_timestamps=True,
+            without_timestamps=False,
             initial_prompt=prompt,
         )
         texts: list[str] = []

@@ -71,7 +71,7 @@ class IncrementalTranscript:
         stt, prompt = self.stt, self._prompt()
         self.passes += 1
         return await self.queue.run(
-            lambda: stt.transcribe(audio, final=True, prompt=prompt), priority
+            lambda: stt.transcribe(audio, prompt=prompt), priority
         )
 
     async def on_pause(self, *, looks_final: bool) -> None:

@@ -37,4 +37,4 @@ class SpeechRoundTrip:
         seg.feed(np.concatenate([pad, pcm, pad]))
         if not seg.heard_speech:
             return ""
-        return self.stt.transcribe(seg.voiced_audio(), final=True).text
+        return self.stt.transcribe(seg.voiced_audio()).text

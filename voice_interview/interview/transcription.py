@@ -78,7 +78,7 @@ class AnswerTranscriber:
         stt_engine = self.engines.stt
         if transcript is None:
             transcript = await self.engines.stt_queue.run(
-                lambda: stt_engine.transcribe(pcm, final=True), PRIORITY_FINAL
+                lambda: stt_engine.transcribe(pcm), PRIORITY_FINAL
             )
         loop = asyncio.get_running_loop()
         audio: bytes | None = None
