@@ -100,12 +100,15 @@ def test_same_inputs_same_result(embedder: Embedder) -> None:
 
 
 @pytest.mark.parametrize("text", ["", "   ", "I don't know.", "Not sure, sorry"])
-def test_too_short_is_insufficient_data(embedder: Embedder, text: str) -> None:
+def test_a_non_answer_scores_zero_and_never_reaches_the_llm(
+    embedder: Embedder, text: str
+) -> None:
     llm = RaisingLLM()
     result = Evaluator(llm, embedder).evaluate(QUESTION, text)
-    assert result.status == "insufficient_data"
-    assert result.score is None
-    assert result.details["reason"]
+    assert result.status == "scored"
+    assert result.score == 0.0
+    assert result.details["non_answer"]["reason"].startswith("no answer")
+    assert result.details["caps"][0]["kind"] == "non_answer"
     assert result.details["rubric_version"] == RUBRIC_VERSION
     assert all(c.status == "missing" for c in result.coverage)
     assert llm.calls == 0

@@ -157,7 +157,11 @@ def test_insufficient_answer_is_not_scored_and_never_reaches_the_llm(
     embedder: Embedder,
 ) -> None:
     llm = FixedLLM()
-    result = Evaluator(llm, embedder).evaluate(QUESTION, "Yes, sure.", voice("Yes, sure."))
+    heard = Evaluator(llm, embedder).evaluate(QUESTION, "Yes, sure.", voice("Yes, sure."))
+    assert heard.status == "scored" and heard.score == 0.0  # a clear non-answer
+    result = Evaluator(llm, embedder).evaluate(
+        QUESTION, "Yes, sure.", voice("Yes, sure.", prob=0.4)
+    )
     assert result.status == "insufficient_data" and result.score is None
     assert result.details["reason"].startswith("too little speech to assess (2 words")
     assert result.details["gate"]["code"] == "too_little_speech"

@@ -107,7 +107,8 @@ async def _interview(tmp_path: Path) -> tuple[Repository, str, dict[str, str]]:
         interview.id, q2.id, source="voice", transcript="Yes, sure.", end_reason="vad",
         speech_ms=900,
         stt={"status": "done", "no_speech_prob": 0.2, "avg_logprob": -0.4, "duration_s": 1.0,
-             "words": [["Yes,", 0.2, 0.5, 0.9], ["sure.", 0.5, 0.9, 0.8]]},
+             # heard unclearly: "could not hear", not a non-answer (that would score 0)
+             "words": [["Yes,", 0.2, 0.5, 0.4], ["sure.", 0.5, 0.9, 0.3]]},
         audio=encode_ogg_opus(short), audio_format="ogg_opus",
     )
     a3, _ = await repo.record_answer(
@@ -203,7 +204,10 @@ async def test_report_json_and_html(tmp_path: Path, embedder: Embedder) -> None:
         # HTML: not assessed with its reason, the note, players that decode.
         page = render_html(report)
         assert "not assessed: too little speech to assess (2 words, 0.9 s of speech)" in page
-        assert "1 of 3 answers were not assessed and are left out of the overall score" in page
+        assert (
+                "1 of 3 answers could not be heard, were not assessed and are left out of "
+                "the overall score"
+            ) in page
         assert "words per minute" in page and "<h2>Skills</h2>" in page
         sources = re.findall(r'<audio id="([^"]+)"[^>]*src="data:audio/ogg;base64,([^"]+)"', page)
         players = dict(sources)

@@ -239,6 +239,8 @@ class EvaluationService:
                 r.evaluation.score
                 if r.evaluation is not None and r.evaluation.status == "scored"
                 else None,
+                non_answer=r.evaluation is not None
+                and bool((r.evaluation.details or {}).get("non_answer")),
             )
             for r in records
         )

@@ -35,10 +35,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from voice_interview.engines.llm import LLMError
+from voice_interview.interview import non_answer
+from voice_interview.interview.caps import apply_caps
 from voice_interview.interview.gating import MIN_TYPED_WORDS, AnswerMeta, GateResult, gate
 from voice_interview.interview.rubric import (
     RUBRIC_VERSION,
@@ -286,6 +288,9 @@ class Evaluator:
             "answer_source": meta.source,
             "gate": verdict.to_dict(),
         }
+        non = non_answer.detect(text, meta, verdict)
+        if non is not None:
+            return _non_answer_result(question, non, base_details)
         if not verdict.assessable:
             return EvaluationResult(
                 status="insufficient_data",
@@ -314,6 +319,11 @@ class Evaluator:
             base_details["truncated_to_words"] = MAX_WORDS
         assessment = assess(question.text, list(question.key_points), answer, self.embedder)
         scored = content_score(assessment, question.question_type)
+        capped, caps = apply_caps(
+            scored.score, assessment, answer, question.question_type
+        )
+        if caps:
+            scored = replace(scored, score=capped)
         evidence = self._evidence(assessment, answer)
         strengths = [e.text for e in evidence if e.kind == "strength"]
         weaknesses = [e.text for e in evidence if e.kind == "weakness"]
@@ -349,6 +359,15 @@ class Evaluator:
             "coverage": [_match_detail(m, spoken) for m in assessment.matches],
             "evidence": [e.to_dict(spoken) for e in evidence],
             "feedback_source": source,
+            "caps": caps,
+            "score_parts": {
+                "coverage": scored.coverage,
+                "relevance": scored.relevance,
+                "specificity": scored.specificity,
+                "penalties": scored.penalties,
+                "caps": caps,
+                "final": scored.score,
+            },
         }
         if llm_error is not None:
             details["llm_error"] = llm_error
@@ -492,6 +511,32 @@ def _first_words(text: str, n: int) -> str:
         if count == n:
             return text[: m.end()]
     return text
+
+
+def _non_answer_result(
+    question: QuestionSpec, non: non_answer.NonAnswer, base_details: dict[str, Any]
+) -> EvaluationResult:
+    """A non-answer scores 0 and counts in the overall score; the report says why."""
+    cap = {"cap": 0.0, "kind": "non_answer", "reason": non.reason}
+    return EvaluationResult(
+        status="scored",
+        score=0.0,
+        feedback=(
+            "You did not answer this question, so it scores 0. Even without direct "
+            "experience, walking through how you would approach it earns credit."
+        ),
+        strengths=[],
+        weaknesses=[f"No answer given ({non.reason.removeprefix('no answer: ')})"],
+        coverage=[KeyPointCoverage(kp, "missing", "", 0.0) for kp in question.key_points],
+        details=base_details
+        | {
+            "non_answer": non.to_dict(),
+            "caps": [cap],
+            "score_parts": {"uncapped": 0.0, "final": 0.0, "caps": [cap]},
+            "evidence": [],
+            "feedback_source": "rules",
+        },
+    )
 
 
 def _not_assessed_feedback(verdict: GateResult) -> str:

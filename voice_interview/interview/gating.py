@@ -72,6 +72,9 @@ class AnswerMeta:
     source: str = "text"  # text | voice | none
     speech_ms: int = 0  # voiced time the VAD heard
     stt: Mapping[str, Any] = field(default_factory=dict)  # the answer's stored stt dict
+    # Why the turn ended ("no_answer": silence after the reprompt, which scores 0 as a
+    # non-answer instead of "not assessed"); "" when unknown.
+    end_reason: str = ""
 
     @property
     def spoken(self) -> bool:
@@ -85,6 +88,7 @@ class AnswerMeta:
             source=str(getattr(answer, "source", "text") or "text"),
             speech_ms=int(getattr(answer, "speech_ms", 0) or 0),
             stt=dict(stt) if isinstance(stt, Mapping) else {},
+            end_reason=str(getattr(answer, "end_reason", "") or ""),
         )
 
 

@@ -289,6 +289,7 @@ def _scored(rec: AnswerRecord) -> ScoredAnswer:
     return ScoredAnswer(
         Difficulty(rec.question.difficulty),
         e.score if e is not None and e.status == "scored" else None,
+        non_answer=e is not None and bool((e.details or {}).get("non_answer")),
     )
 
 

@@ -148,7 +148,11 @@ async def rescore_interview(
             )
         )
         scored.append(
-            ScoredAnswer(difficulty, payload["score"] if result.status == "scored" else None)
+            ScoredAnswer(
+                difficulty,
+                payload["score"] if result.status == "scored" else None,
+                non_answer=bool(result.details.get("non_answer")),
+            )
         )
     summary.overall = overall_score(scored)
     if interview.status == InterviewStatus.COMPLETED.value:

@@ -1,0 +1,126 @@
+"""Non-answers score 0 and count; only "could not hear" is not assessed; skipping never
+raises the overall; off-topic and keyword-stuffed answers are capped with a reason."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from voice_interview.domain.scoring import ScoredAnswer, overall_score
+from voice_interview.domain.types import Difficulty
+from voice_interview.engines.embed import Embedder
+from voice_interview.engines.models import ModelNotFoundError, resolve_model
+from voice_interview.interview.evaluator import Evaluator, QuestionSpec
+from voice_interview.interview.gating import AnswerMeta
+from voice_interview.settings import Settings
+
+QUESTION = QuestionSpec(
+    text="The disk on a production server is 95 percent full. What do you do?",
+    question_type="technical",
+    difficulty="medium",
+    key_points=[
+        "Find what is using the space with du or df before deleting anything",
+        "Free space safely: rotate or compress logs, clean old artifacts, never delete live "
+        "database files",
+        "Check for deleted files still held open by a process, which keep their space",
+        "Add monitoring and alerts on disk usage so it does not happen again",
+    ],
+)
+GOOD = (
+    "First I'd check with df which filesystem is full and then du to find the directories "
+    "using the space, before deleting anything. Usually it's logs, so I'd rotate and "
+    "compress them and clear old build artifacts, but never touch live database files. "
+    "I'd also look with lsof for deleted files a process still holds open, since they keep "
+    "their space until restart. Afterwards I'd add an alert at 80 percent disk usage."
+)
+OFF_TOPIC = (
+    "A hash table stores key value pairs in an array of buckets. The key is hashed to pick "
+    "a bucket, collisions are handled by chaining or open addressing, and when the load "
+    "factor grows past about 0.75 the table is resized and every entry rehashed, which "
+    "keeps lookups at constant time on average."
+)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    try:
+        return Embedder(resolve_model("embed", Settings()))
+    except ModelNotFoundError as e:
+        pytest.skip(f"bundled embedding model not installed: {e}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I don't know", "pass", "No idea.", "Can we skip this one?", "ok", "Honestly I have no "
+     "idea, sorry, next question please"],
+)
+def test_typed_non_answers_score_zero(embedder: Embedder, text: str) -> None:
+    result = Evaluator(None, embedder).evaluate(QUESTION, text)
+    assert result.status == "scored" and result.score == 0.0
+    assert result.details["non_answer"]["kind"] in ("refusal", "too_short")
+
+
+def test_silence_after_the_reprompt_is_a_non_answer(embedder: Embedder) -> None:
+    meta = AnswerMeta(source="none", speech_ms=0, end_reason="no_answer")
+    result = Evaluator(None, embedder).evaluate(QUESTION, "", meta)
+    assert result.status == "scored" and result.score == 0.0
+    assert result.details["non_answer"]["kind"] == "silence"
+
+
+def test_could_not_hear_stays_not_assessed(embedder: Embedder) -> None:
+    mic_failure = Evaluator(None, embedder).evaluate(QUESTION, "", AnswerMeta(source="none"))
+    assert mic_failure.status == "insufficient_data" and mic_failure.score is None
+    tokens = ["the", "disk", "is", "full", "so", "I", "would"]
+    words = [[w, i, i + 0.5, 0.3] for i, w in enumerate(tokens)]
+    unsure = Evaluator(None, embedder).evaluate(
+        QUESTION, "the disk is full so I would",
+        AnswerMeta(source="voice", speech_ms=5000, stt={"words": words}),
+    )
+    assert unsure.status == "insufficient_data" and unsure.score is None
+
+
+def test_a_real_answer_is_not_a_non_answer(embedder: Embedder) -> None:
+    result = Evaluator(None, embedder).evaluate(QUESTION, GOOD)
+    assert "non_answer" not in result.details
+    assert result.score is not None and result.score > 50
+
+
+def test_off_topic_answer_is_capped_with_a_reason(embedder: Embedder) -> None:
+    result = Evaluator(None, embedder).evaluate(QUESTION, OFF_TOPIC)
+    assert result.score is not None and result.score < 20
+    good = Evaluator(None, embedder).evaluate(QUESTION, GOOD)
+    assert good.score is not None and good.score > result.score + 30
+
+
+def test_keyword_stuffing_is_capped(embedder: Embedder) -> None:
+    stuffed = "df du logs rotate compress artifacts lsof deleted open files monitoring alerts disk"
+    result = Evaluator(None, embedder).evaluate(QUESTION, stuffed)
+    assert result.score is not None and result.score <= 15
+    assert any(c["kind"] == "keyword_stuffing" for c in result.details["caps"])
+
+
+def test_non_answers_count_in_the_overall_and_are_named() -> None:
+    o = overall_score([
+        ScoredAnswer(Difficulty.EASY, 80.0),
+        ScoredAnswer(Difficulty.EASY, 0.0, non_answer=True),
+        ScoredAnswer(Difficulty.EASY, None),
+    ])
+    assert o.score == 40.0 and o.assessed == 2 and o.non_answers == 1 and o.not_assessed == 1
+    assert "counted as 0" in o.note and "could not be heard" in o.note
+
+
+def test_skipping_never_raises_the_overall() -> None:
+    rng = random.Random(7)
+    levels = list(Difficulty)
+    for _ in range(500):
+        answers = [
+            ScoredAnswer(rng.choice(levels), round(rng.uniform(0, 100), 1))
+            for _ in range(rng.randint(1, 8))
+        ]
+        before = overall_score(answers).score
+        i = rng.randrange(len(answers))
+        skipped = list(answers)
+        skipped[i] = ScoredAnswer(answers[i].difficulty, 0.0, non_answer=True)
+        after = overall_score(skipped).score
+        assert before is not None and after is not None and after <= before

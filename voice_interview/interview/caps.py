@@ -1,0 +1,90 @@
+"""Caps on the content score: relevance first.
+
+The weighted sum in ``evaluator.content_score`` rewards concrete detail and vocabulary,
+so a long, fluent answer to a different question could earn 25-45 points on detail
+alone. These rules cap the score, whatever the detail, when the answer does not address
+the question, and each cap is reported with its reason:
+
+* ``off_topic``: the answer's most on-topic sentences are far from the question and
+  its key points (topicality below OFF_TOPIC_RELEVANCE) and it covers almost none of
+  the rubric (coverage below OFF_TOPIC_COVERAGE) -> at most OFF_TOPIC_CAP.
+* ``keyword_stuffing``: a list of terms rather than sentences (function words make up
+  under STUFFING_FUNCTION_SHARE of the words) -> at most STUFFING_CAP.
+* ``contradiction``: it contradicts more key points than it covers -> at most
+  CONTRADICTION_CAP.
+
+Pure and deterministic: the same assessment, the same caps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voice_interview.interview.rubric import STOPWORDS, RubricAssessment, words
+
+CAPS_VERSION = "caps-2026.1"
+
+# Topicality (rubric.AnswerSignals.relevance) below which an answer is off topic, per
+# question type: a true story matches a behavioural question's wording loosely (strong
+# behavioural answers on the dev set reach down to 0.24), technical answers do not.
+OFF_TOPIC_RELEVANCE: dict[str, float] = {"technical": 0.33, "behavioral": 0.2, "situational": 0.2}
+OFF_TOPIC_COVERAGE = 0.12  # ... when the rubric coverage is also below this
+OFF_TOPIC_CAP = 15.0
+STUFFING_MIN_WORDS = 6
+STUFFING_FUNCTION_SHARE = 0.18
+STUFFING_CAP = 15.0
+CONTRADICTION_CAP = 18.0
+
+
+def _function_share(answer: str) -> float:
+    toks = words(answer)
+    return sum(1 for t in toks if t in STOPWORDS) / len(toks) if toks else 0.0
+
+
+def caps_for(
+    a: RubricAssessment, answer: str, question_type: str = "technical"
+) -> list[dict[str, Any]]:
+    """Every cap that applies, each as {cap, kind, reason}."""
+    out: list[dict[str, Any]] = []
+    s = a.signals
+    low = OFF_TOPIC_RELEVANCE.get(str(question_type), OFF_TOPIC_RELEVANCE["technical"])
+    if a.embedding_used and s.relevance < low and a.coverage < OFF_TOPIC_COVERAGE:
+        out.append({
+            "cap": OFF_TOPIC_CAP,
+            "kind": "off_topic",
+            "reason": (
+                f"does not address the question (topicality {s.relevance:.2f} < "
+                f"{low}, rubric coverage {a.coverage:.2f})"
+            ),
+        })
+    share = _function_share(answer)
+    if s.words >= STUFFING_MIN_WORDS and share < STUFFING_FUNCTION_SHARE:
+        out.append({
+            "cap": STUFFING_CAP,
+            "kind": "keyword_stuffing",
+            "reason": (
+                f"a list of terms, not an explanation ({share:.0%} function words, "
+                f"under {STUFFING_FUNCTION_SHARE:.0%})"
+            ),
+        })
+    covered = sum(1 for m in a.matches if m.status == "covered")
+    if a.contradictions and len(a.contradictions) > covered:
+        out.append({
+            "cap": CONTRADICTION_CAP,
+            "kind": "contradiction",
+            "reason": (
+                f"contradicts {len(a.contradictions)} key point(s) and covers {covered}: "
+                + "; ".join(a.contradictions[:2])
+            ),
+        })
+    return out
+
+
+def apply_caps(
+    score: float, a: RubricAssessment, answer: str, question_type: str = "technical"
+) -> tuple[float, list[dict[str, Any]]]:
+    """(capped score, the caps that lowered it). A cap above the score is not listed."""
+    caps = [c for c in caps_for(a, answer, question_type) if c["cap"] < score]
+    if not caps:
+        return score, []
+    return min(c["cap"] for c in caps), caps
