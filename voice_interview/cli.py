@@ -133,7 +133,10 @@ def cmd_eval_bench(args: argparse.Namespace) -> int:
 
         transform = SpeechRoundTrip(settings).transform
     result = run_eval(evaluator, items, answer_transform=transform)
-    keys = ("pairwise_accuracy", "strong_vs_partial_accuracy", "spearman", "length_baseline")
+    keys = (
+        "pairwise_accuracy", "strong_vs_partial_accuracy", "spearman",
+        "quadratic_weighted_kappa", "length_baseline",
+    )
     for key in keys:
         print(f"{key:28} {result[key]:.3f}")
     if args.json:

@@ -124,3 +124,14 @@ def test_skipping_never_raises_the_overall() -> None:
         skipped[i] = ScoredAnswer(answers[i].difficulty, 0.0, non_answer=True)
         after = overall_score(skipped).score
         assert before is not None and after is not None and after <= before
+
+
+def test_banding_and_quadratic_weighted_kappa() -> None:
+    from voice_interview.interview.eval_metrics import band, quadratic_weighted_kappa
+
+    assert [band(s) for s in (None, 0, 19.9, 20, 59.9, 80, 100)] == [1, 1, 1, 2, 3, 5, 5]
+    assert quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]) == 1.0
+    assert quadratic_weighted_kappa([1, 2, 3, 4, 5], [5, 4, 3, 2, 1]) < 0
+    near = quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 5, 5])
+    far = quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 1])
+    assert 0 < far < near < 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from voice_interview.interview.eval_metrics import LABEL_GRADE, band, quadratic_weighted_kappa
 from voice_interview.interview.evaluator import EvaluationResult, QuestionSpec
 
 LABELS = ("strong", "partial", "poor", "off_topic")
@@ -162,6 +163,8 @@ def run_eval(
     sp_hits = sp_total = len_sp_hits = 0
     all_scores: list[float] = []
     all_ranks: list[float] = []
+    grades: list[int] = []
+    bands: list[int] = []
     per_question: list[dict[str, Any]] = []
     by_label = {label: 0 for label in LABELS}
     insufficient = 0
@@ -186,6 +189,8 @@ def run_eval(
             lengths.append((ans.label, float(n_words)))
             all_scores.append(score)
             all_ranks.append(float(LABEL_RANK[ans.label]))
+            grades.append(LABEL_GRADE[ans.label])
+            bands.append(band(result.score))
             rows.append(
                 {"label": ans.label, "score": result.score, "status": result.status,
                  "words": n_words}
@@ -215,6 +220,7 @@ def run_eval(
         "pairwise_accuracy": acc(totals),
         "strong_vs_partial_accuracy": sp_hits / sp_total if sp_total else math.nan,
         "spearman": spearman(all_scores, all_ranks),
+        "quadratic_weighted_kappa": quadratic_weighted_kappa(bands, grades),
         "length_baseline": acc(len_totals),
         "length_baseline_strong_vs_partial": len_sp_hits / sp_total if sp_total else math.nan,
         "counts": {
