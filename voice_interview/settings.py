@@ -34,7 +34,8 @@ class Settings:
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
     stt_cpu_threads: int = 0  # 0: half the cores
-    stt_beam_size: int = 1
+    # The final pass over each whole answer (off the critical path): Whisper's own beam.
+    stt_beam_size: int = 5
     llm_n_gpu_layers: int = 0
     llm_n_threads: int = 0  # 0: half the cores, so evaluations leave room for live turns
     llm_n_ctx: int = 2048
@@ -57,6 +58,9 @@ class Settings:
     # A finished sentence still gets the long wait when the turn model (Smart Turn, which
     # hears the voice) gives a finished turn less than this probability; 0 ignores it.
     smart_turn_veto_below: float = 0.1
+    # With speech heard and no audio arriving for this long by the server's clock (a client
+    # that stops sending frames), the silence is filled in and the turn ends as usual.
+    end_of_turn_stall_ms: int = 400
     no_answer_reprompt_s: float = 15.0
     no_answer_timeout_s: float = 30.0
     max_answer_s: float = 180.0

@@ -8,9 +8,10 @@ import aiohttp
 import numpy as np
 import pytest
 
-from tests.audio_helpers import load_fixture
+from tests.audio_helpers import load_fixture, manifest
 from tests.conftest import ServerProcess, start_server
 from tests.integration.client import WsLog, create_interview
+from voice_interview.bench.wer import word_error_rate
 
 pytestmark = pytest.mark.models
 
@@ -129,3 +130,31 @@ async def test_reconnect_supersedes_the_old_socket(strict_server: ServerProcess)
                     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                         break
                 assert old.close_code == 4409
+
+
+async def test_a_client_that_stops_sending_frames_still_ends_its_turn(
+    server: ServerProcess,
+) -> None:
+    # Opus DTX, a client-side VAD or a stalled tab: frames stop when the voice stops.
+    entry = next(m for m in manifest() if m["file"] == "why_this_company.wav")
+    speech = load_fixture(entry["file"])[: int((entry["speech_end_s"] + 0.04) * 16000)]
+    async with aiohttp.ClientSession() as http:
+        created = await create_interview(http, server, n=2, candidate_id="dtx")
+        async with http.ws_connect(ws_url(server, created)) as ws:
+            log = WsLog(ws)
+            await log.next("session")
+            q = await log.next("question")
+            await log.audio_end(q["question_id"])
+            for f in frames(speech):
+                await ws.send_bytes(f)
+            # Not one frame more: the server's clock has to end the turn.
+            nxt = await log.next("question", timeout=30)
+            assert nxt["index"] == 1
+            while True:
+                t = await log.next("transcript", timeout=60)
+                if t["is_final"]:
+                    break
+            assert t["question_id"] == q["question_id"]
+            assert word_error_rate(entry["text"], t["text"]) < 0.35
+            metrics = (await log.next("turn_metrics"))["latency_ms"]
+            assert metrics["end_reason"] == "vad"

@@ -1,4 +1,4 @@
-"""When the incremental transcript spends a full STT pass, and what the final reuses.
+"""What each pass of an answer's transcript hears: quick ones as it goes, one full one at the end.
 
 The STT here is a recording fake (what each pass was asked to hear, by length); the
 segmenter, the queues and the transcript logic are the real ones.
@@ -66,44 +66,42 @@ def _speak(inc: IncrementalTranscript, *parts: np.ndarray) -> None:
         inc.segmenter.feed(part)
 
 
-def test_a_short_piece_mid_answer_waits_for_the_next_pause(queues: Any) -> None:
+def test_the_final_is_one_full_pass_over_the_whole_answer(queues: Any) -> None:
     async def run() -> None:
         inc, stt = _transcript(queues)
-        _speak(inc, _noise(1.5, 1), _silence(0.5))
-        await inc.on_pause(looks_final=False)
-        assert stt.full == []  # 1.5 s mid-answer: not worth a full pass yet
-        _speak(inc, _noise(3.0, 2), _silence(0.5))
-        await inc.on_pause(looks_final=False)
-        assert len(stt.full) == 1 and stt.full[0] >= 4.0  # both pieces, at once
-        assert inc.committed_segments == 2 and inc.committed_text == "piece1."
-
-    asyncio.run(run())
-
-
-def test_where_the_turn_looks_finished_the_final_reuses_the_pause_pass(queues: Any) -> None:
-    async def run() -> None:
-        inc, stt = _transcript(queues)
-        _speak(inc, _noise(5.0, 3), _silence(0.5))
-        await inc.on_pause(looks_final=False)  # committed
-        _speak(inc, _noise(1.2, 4), _silence(0.5))
-        await inc.on_pause(looks_final=True)  # short, but the turn looks finished
-        assert len(stt.full) == 2 and inc.pending is not None
+        _speak(inc, _noise(5.0, 1), _silence(0.5), _noise(0.8, 2), _silence(0.3))
+        _speak(inc, _noise(6.0, 3), _silence(0.5))
+        assert await inc.interim() is not None
         final = await inc.final()
-        assert len(stt.full) == 2  # no third pass: the pending piece was the tail
-        assert final.text == "piece1. piece2."
-        assert final.duration_s == pytest.approx(sum(stt.full))
-
-    asyncio.run(run())
-
-
-def test_the_final_transcribes_a_tail_no_pause_pass_covered(queues: Any) -> None:
-    async def run() -> None:
-        inc, stt = _transcript(queues)
-        _speak(inc, _noise(1.0, 5), _silence(0.5), _noise(1.0, 6))  # still speaking
-        await inc.on_pause(looks_final=False)
-        assert stt.full == []
-        final = await inc.final()
+        # Every sentence, the short one included, in one pass: no pieces, no seams.
         assert len(stt.full) == 1 and final.text == "piece1."
+        assert stt.full[0] == pytest.approx(inc.segmenter.voiced_audio().size / RATE)
+        assert stt.full[0] > 11.5
+
+    asyncio.run(run())
+
+
+def test_an_interim_keeps_the_quick_text_of_a_long_answer(queues: Any) -> None:
+    async def run() -> None:
+        inc, stt = _transcript(queues)
+        inc.interim_commit_s = 8.0
+        _speak(inc, _noise(5.0, 1), _silence(0.5), _noise(5.0, 2), _silence(0.5))
+        assert await inc.interim() == "quick1"  # the closed 10 s kept; no open tail
+        assert stt.quick[0] > 9.5
+        assert inc.committed_segments == inc.segmenter.closed_segments
+        _speak(inc, _noise(2.0, 3))
+        assert await inc.interim() == "quick1 quick2"  # then the open segment only
+        assert stt.quick[-1] < 3.0 and stt.full == []
+
+    asyncio.run(run())
+
+
+def test_nothing_heard_means_no_final_pass(queues: Any) -> None:
+    async def run() -> None:
+        inc, stt = _transcript(queues)
+        _speak(inc, _silence(2.0))
+        final = await inc.final()
+        assert final.text == "" and stt.full == [] and stt.quick == []
 
     asyncio.run(run())
 

@@ -62,6 +62,7 @@ MAX_STT_BACKLOG_FOR_INTERIMS = 2
 # The end-of-turn check hears at most this much of the tail: enough for the last words,
 # at a fixed cost (~0.1 s with tiny.en on one core) however long the tail has grown.
 END_CHECK_WORDS_S = 6.0
+STALL_TICK_S = 0.1  # how often the wall-clock end of turn looks for a client gone quiet
 
 
 @dataclass
@@ -80,6 +81,8 @@ class _Turn:
     segmenter: TurnSegmenter
     transcript: IncrementalTranscript
     arrivals: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=4000))
+    last_arrival: float = 0.0  # server clock of the last input fed (audio or filled silence)
+    last_audio_at: float = 0.0  # server clock of the last audio the client sent
     ending: bool = False  # end_turn has started
     closing: bool = False  # an end was asked for: later audio belongs to no turn
     interim_inflight: bool = False
@@ -112,6 +115,7 @@ class InterviewSession:
         self._out: asyncio.Queue[_Outbound | None] = asyncio.Queue(maxsize=256)
         self._writer: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
+        self._stall: asyncio.Task[None] | None = None
         self._generation = 0
         self._turn: _Turn | None = None
         self._answered: set[str] = set()
@@ -128,6 +132,7 @@ class InterviewSession:
 
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop())
+        self._stall = asyncio.create_task(self._stall_watch())
         self._unsubscribe = self.ctx.evaluations.subscribe(
             self.interview_id, self._on_evaluation, self._on_complete
         )
@@ -171,6 +176,8 @@ class InterviewSession:
             self._unsubscribe()
         if self._timer is not None:
             self._timer.cancel()
+        if self._stall is not None:
+            self._stall.cancel()
         # Turn-ending tasks run on: an answer given just before a disconnect is still stored.
         if self._writer is not None:
             self._writer.cancel()
@@ -424,9 +431,34 @@ class InterviewSession:
         turn = self._accepting_audio()
         if turn is None or pcm.size == 0:
             return  # between turns, paused, or finished: audio is dropped on purpose
+        turn.last_audio_at = arrived
+        await self._feed(turn, pcm, arrived)
+
+    async def _stall_watch(self) -> None:
+        """End of turn by the server's clock. A client may stop sending frames once the
+        candidate stops speaking (Opus DTX, client-side VAD, a stalled tab); the segmenter
+        only moves with input, so after ``stall_ms`` without audio the silence is filled
+        in as it passes, and the turn ends as if that silence had arrived."""
+        margin_s = self.settings.end_of_turn_stall_ms / 1000.0
+        while not self._closed:
+            await asyncio.sleep(STALL_TICK_S)
+            turn = self._accepting_audio()
+            if turn is None or not turn.segmenter.heard_speech or turn.ending:
+                continue
+            now = time.monotonic()
+            if now - turn.last_audio_at < margin_s:
+                continue
+            gap = int((now - turn.last_arrival) * STT_RATE)
+            if gap > 0:
+                await self._feed(turn, np.zeros(gap, dtype=np.int16), now)
+
+    async def _feed(self, turn: _Turn, pcm: npt.NDArray[np.int16], arrived: float) -> None:
+        """Run the segmenter over new input (received audio, or silence that the stall
+        watch fills in) and act on its events."""
         seg = turn.segmenter
         events = seg.feed(pcm)
         turn.arrivals.append((seg.received_ms, arrived))
+        turn.last_arrival = arrived
         ended = False
         for ev in events:
             if ev.kind == "speech_started":
@@ -483,15 +515,12 @@ class InterviewSession:
         self._spawn(run())
 
     def _on_pause(self, turn: _Turn) -> None:
-        """At a pause: decide how much silence ends the turn, then transcribe up to here in
-        full (the pass the answer's transcript is made of) once the check is off the
-        queue: early where the turn looks finished, so the final transcript reuses it."""
+        """At a pause: decide how much silence ends the turn."""
         check = self._check_end_of_turn(turn)
 
         async def run() -> None:
-            looks_final = await check
             with contextlib.suppress(StaleWorkError):
-                await turn.transcript.on_pause(looks_final=looks_final)
+                await check
 
         self._spawn(run())
 
