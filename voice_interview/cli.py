@@ -126,6 +126,11 @@ def cmd_eval_bench(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     items = load_labelled(Path(args.file))
+    if args.split is not None:
+        items = [i for i in items if i.split == args.split]
+        if not items:
+            print(f"error: no questions with split {args.split!r}", file=sys.stderr)
+            return 1
     evaluator = _evaluator(settings, no_llm=args.no_llm)
     transform = None
     if args.speech:
@@ -186,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file")
     ev.add_argument("--speech", action="store_true", help="synthesize, transcribe, then evaluate")
     ev.add_argument("--no-llm", action="store_true", help="skip LLM feedback (scores unchanged)")
+    ev.add_argument(
+        "--split", default=None, help="only the questions of this split (tuning, heldout)"
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval_bench)
 

@@ -4,6 +4,7 @@ raises the overall; off-topic and keyword-stuffed answers are capped with a reas
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,28 @@ def test_banding_and_quadratic_weighted_kappa() -> None:
     near = quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 5, 5])
     far = quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 1])
     assert 0 < far < near < 1
+
+
+def test_graded_labels_and_split_load_and_rank(tmp_path: Path) -> None:
+    import json
+
+    from voice_interview.interview.eval_bench import load_labelled, run_eval
+    from voice_interview.interview.evaluator import EvaluationResult
+
+    answers = [("excellent", 90.0), ("good", 70.0), ("partial", 50.0), ("poor", 30.0),
+               ("non_answer", 0.0), ("off_topic", 10.0), ("adversarial", 60.0)]
+    line = {"id": "g-1", "split": "heldout", "question": "Q?", "key_points": ["k"],
+            "answers": [{"label": label, "text": str(score)} for label, score in answers]}
+    path = tmp_path / "graded.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    items = load_labelled(path)
+    assert items[0].split == "heldout"
+
+    class ByText:
+        def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+            return EvaluationResult("scored", float(answer_text), "", [], [], [], {})
+
+    result = run_eval(ByText(), items)
+    assert result["strong_vs_partial_accuracy"] == 1.0
+    # only the adversarial answer (60) is mis-ranked: above partial and poor
+    assert sorted(result["errors"]) == ["g-1: partial<=adversarial", "g-1: poor<=adversarial"]

@@ -26,15 +26,34 @@ from typing import Any, Protocol
 from voice_interview.interview.eval_metrics import LABEL_GRADE, band, quadratic_weighted_kappa
 from voice_interview.interview.evaluator import EvaluationResult, QuestionSpec
 
-LABELS = ("strong", "partial", "poor", "off_topic")
-LABEL_RANK: dict[str, int] = {"strong": 3, "partial": 2, "poor": 1, "off_topic": 1}
+LABELS = (
+    "strong", "partial", "poor", "off_topic",
+    # graded sets (issue 12): 1-5 labels, adversarial = keyword stuffing, contradicting a
+    # key point, or the answer to another question
+    "excellent", "good", "non_answer", "adversarial",
+)
+LABEL_RANK: dict[str, int] = {
+    "strong": 3, "partial": 2, "poor": 1, "off_topic": 1,
+    "excellent": 5, "good": 4, "non_answer": 1, "adversarial": 1,
+}
+_BOTTOM = ("off_topic", "non_answer", "adversarial")
 ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
     ("strong", "partial"),
     ("strong", "poor"),
     ("partial", "poor"),
     ("strong", "off_topic"),
     ("partial", "off_topic"),
+    ("excellent", "good"),
+    ("excellent", "partial"),
+    ("good", "partial"),
+    ("excellent", "poor"),
+    ("good", "poor"),
+    *((hi, lo) for hi in ("excellent", "good", "partial", "poor") for lo in _BOTTOM
+      if (hi, lo) != ("poor", "off_topic")),
+    ("partial", "non_answer"),
 )
+# Graded sets rank partial against the two strong grades; dev-style sets against "strong".
+STRONG_VS_PARTIAL = ("strong>partial", "excellent>partial", "good>partial")
 
 
 class LabelledSetError(ValueError):
@@ -57,6 +76,7 @@ class LabelledItem:
     question: QuestionSpec
     answers: tuple[LabelledAnswer, ...]
     role: str | None = None
+    split: str | None = None  # "tuning" | "heldout" in a graded set, split once
 
 
 def load_labelled(path: Path | str) -> list[LabelledItem]:
@@ -84,12 +104,16 @@ def load_labelled(path: Path | str) -> list[LabelledItem]:
             )
             item_id = str(raw.get("id", f"line-{n}"))
             role = raw.get("role")
+            split = raw.get("split")
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise LabelledSetError(f"{p}:{n}: not a labelled question ({e!r})") from e
         unknown = sorted({a.label for a in answers} - set(LABELS))
         if unknown:
             raise LabelledSetError(f"{p}:{n}: unknown label(s) {unknown}; expected {LABELS}")
-        items.append(LabelledItem(item_id, question, answers, None if role is None else str(role)))
+        items.append(LabelledItem(
+            item_id, question, answers, None if role is None else str(role),
+            None if split is None else str(split),
+        ))
     if not items:
         raise LabelledSetError(f"labelled set {p} is empty")
     return items
@@ -203,11 +227,12 @@ def run_eval(
         for key, (ok, n) in len_kinds.items():
             len_totals[key][0] += ok
             len_totals[key][1] += n
-        sp_ok, sp_n = kinds["strong>partial"]
+        sp_ok = sum(kinds[k][0] for k in STRONG_VS_PARTIAL)
+        sp_n = sum(kinds[k][1] for k in STRONG_VS_PARTIAL)
         if sp_n:
             sp_total += 1
             sp_hits += int(sp_ok == sp_n)
-            len_sp_hits += int(len_kinds["strong>partial"][0] == sp_n)
+            len_sp_hits += int(sum(len_kinds[k][0] for k in STRONG_VS_PARTIAL) == sp_n)
         per_question.append({"id": item.id, "answers": rows, "errors": errors})
 
     def acc(table: dict[str, list[int]]) -> float:
