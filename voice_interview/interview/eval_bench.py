@@ -37,7 +37,7 @@ LABEL_RANK: dict[str, int] = {
     "excellent": 5, "good": 4, "non_answer": 1, "adversarial": 1,
 }
 _BOTTOM = ("off_topic", "non_answer", "adversarial")
-ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
+ORDERED_PAIRS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys((
     ("strong", "partial"),
     ("strong", "poor"),
     ("partial", "poor"),
@@ -50,8 +50,7 @@ ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
     ("good", "poor"),
     *((hi, lo) for hi in ("excellent", "good", "partial", "poor") for lo in _BOTTOM
       if (hi, lo) != ("poor", "off_topic")),
-    ("partial", "non_answer"),
-)
+)))  # (poor and off_topic are not compared: dev.jsonl's "poor" is often off the mark too)
 # Graded sets rank partial against the two strong grades; dev-style sets against "strong".
 STRONG_VS_PARTIAL = ("strong>partial", "excellent>partial", "good>partial")
 
