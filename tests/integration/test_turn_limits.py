@@ -61,7 +61,8 @@ async def test_silent_candidate_is_asked_again_then_the_turn_ends(
             assert metrics["latency_ms"]["end_reason"] == "no_answer"
             ev = await log.next("evaluation", timeout=120)
             assert ev["question_id"] == first["question_id"]
-            assert ev["score"] is None and ev["status"] == "insufficient_data"
+            # Silence after the reprompt is a non-answer: it scores at the bottom and counts.
+            assert ev["score"] == 0 and ev["status"] == "scored"
 
 
 async def test_too_long_answer_ends_with_what_was_said(strict_server: ServerProcess) -> None:

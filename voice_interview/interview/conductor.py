@@ -701,7 +701,7 @@ class InterviewSession:
                 answer_id,
                 question,
                 text,
-                AnswerMeta(source=source, speech_ms=seg.speech_ms),
+                AnswerMeta(source=source, speech_ms=seg.speech_ms, end_reason=reason),
             )
         await self._send(p.TranscriptMsg(question.id, text, True))
         metrics = self._metrics(turn, t_end, last_voice_at, stt_ms, first_audio_at, reason)
