@@ -41,6 +41,7 @@ from typing import Any, Literal, Protocol
 from voice_interview.engines.llm import LLMError
 from voice_interview.interview import non_answer
 from voice_interview.interview.caps import apply_caps
+from voice_interview.interview.disfluency import strip_disfluencies
 from voice_interview.interview.gating import MIN_TYPED_WORDS, AnswerMeta, GateResult, gate
 from voice_interview.interview.rubric import (
     RUBRIC_VERSION,
@@ -317,6 +318,7 @@ class Evaluator:
         if n_words > MAX_WORDS:
             answer = _first_words(answer, MAX_WORDS)
             base_details["truncated_to_words"] = MAX_WORDS
+        answer = strip_disfluencies(answer)
         assessment = assess(question.text, list(question.key_points), answer, self.embedder)
         scored = content_score(assessment, question.question_type)
         capped, caps = apply_caps(
