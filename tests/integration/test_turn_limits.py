@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -41,6 +42,25 @@ def frames(pcm: np.ndarray) -> list[bytes]:
     return [raw[i : i + 640] for i in range(0, len(raw), 640)]
 
 
+async def answer_first_question(
+    ws: aiohttp.ClientWebSocketResponse, log: WsLog, speech: np.ndarray
+) -> dict[str, Any]:
+    """Wait for the first question's audio, then send ``speech`` as 20 ms frames."""
+    await log.next("session")
+    q = await log.next("question")
+    await log.audio_end(q["question_id"])
+    for f in frames(speech):
+        await ws.send_bytes(f)
+    return q
+
+
+async def final_transcript(log: WsLog) -> dict[str, Any]:
+    while True:
+        t = await log.next("transcript", timeout=120)
+        if t["is_final"]:
+            return t
+
+
 async def test_silent_candidate_is_asked_again_then_the_turn_ends(
     strict_server: ServerProcess,
 ) -> None:
@@ -72,17 +92,10 @@ async def test_too_long_answer_ends_with_what_was_said(strict_server: ServerProc
         url = ws_url(strict_server, created)
         async with http.ws_connect(url) as ws:
             log = WsLog(ws)
-            await log.next("session")
-            q = await log.next("question")
-            await log.audio_end(q["question_id"])
-            for f in frames(speech):
-                await ws.send_bytes(f)
+            await answer_first_question(ws, log, speech)
             err = await log.next("error", timeout=60)
             assert err["code"] == "ANSWER_TOO_LONG"
-            while True:
-                t = await log.next("transcript", timeout=120)
-                if t["is_final"]:
-                    break
+            t = await final_transcript(log)
             assert "relational" in t["text"].lower()
             metrics = await log.next("turn_metrics")
             assert metrics["latency_ms"]["end_reason"] == "max_length"
@@ -143,18 +156,11 @@ async def test_a_client_that_stops_sending_frames_still_ends_its_turn(
         created = await create_interview(http, server, n=2, candidate_id="dtx")
         async with http.ws_connect(ws_url(server, created)) as ws:
             log = WsLog(ws)
-            await log.next("session")
-            q = await log.next("question")
-            await log.audio_end(q["question_id"])
-            for f in frames(speech):
-                await ws.send_bytes(f)
+            q = await answer_first_question(ws, log, speech)
             # Not one frame more: the server's clock has to end the turn.
             nxt = await log.next("question", timeout=30)
             assert nxt["index"] == 1
-            while True:
-                t = await log.next("transcript", timeout=60)
-                if t["is_final"]:
-                    break
+            t = await final_transcript(log)
             assert t["question_id"] == q["question_id"]
             assert word_error_rate(entry["text"], t["text"]) < 0.35
             metrics = (await log.next("turn_metrics"))["latency_ms"]
