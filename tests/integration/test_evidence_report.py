@@ -2,8 +2,9 @@
 
 Three spoken turns: a real answer (the fixture that answers the question asked), near
 silence, and a 1.6 s fragment. The report must carry speech metrics and evidence whose
-clip times lie inside the stored audio, leave the other two answers out of the overall
-score with their reasons, and the HTML page must show "not assessed" and carry audio
+clip times lie inside the stored audio; the silence is left out of the overall score with
+its reason (nothing was heard), the clearly heard fragment is a non-answer that scores 0
+and counts; the HTML page must show "not assessed" and carry audio
 that decodes. The audio route serves the answer and its clips to the recruiter only.
 """
 
@@ -22,6 +23,8 @@ import pytest
 from tests.audio_helpers import load_fixture, manifest
 from tests.conftest import ServerProcess
 from tests.integration.client import ADMIN, WsLog, create_interview
+from voice_interview.domain.scoring import ScoredAnswer, overall_score
+from voice_interview.domain.types import Difficulty
 from voice_interview.interview.rubric import content_stems
 
 pytestmark = pytest.mark.models
@@ -129,18 +132,26 @@ async def test_evidence_gating_and_speech_metrics_in_the_report(server: ServerPr
             f"fillers {m['fillers']['by_word']}"
         )
 
-        # Near silence and a fragment: not assessed, with reasons, left out of the overall.
+        # Near silence: not assessed (nothing was heard), left out of the overall. The
+        # fragment was heard clearly: a non-answer, scored 0 and counted.
         assert silent["source"] == "none" and silent["recording"] is None
         assert silent["evaluation"]["status"] == "insufficient_data"
         assert silent["evaluation"]["reason"] == "no speech was heard"
         assert silent["evaluation"]["score"] is None
-        assert fragment["evaluation"]["status"] == "insufficient_data"
-        assert fragment["evaluation"]["reason"].startswith("too little speech to assess")
+        assert fragment["evaluation"]["status"] == "scored"
+        assert fragment["evaluation"]["score"] == 0
         scoring = report["scoring"]
-        assert (scoring["assessed"], scoring["not_assessed"]) == (1, 2)
-        assert [x["question_index"] for x in scoring["left_out"]] == [1, 2]
-        assert report["overall_score"] == pytest.approx(ev["score"], abs=0.05)
-        assert done["overall_score"] == pytest.approx(ev["score"], abs=0.05)
+        assert (scoring["assessed"], scoring["not_assessed"]) == (2, 1)
+        assert [x["question_index"] for x in scoring["left_out"]] == [1]
+        expected = overall_score(
+            [
+                ScoredAnswer(Difficulty(voice["question"]["difficulty"]), ev["score"]),
+                ScoredAnswer(Difficulty(fragment["question"]["difficulty"]), 0.0, True),
+            ]
+        ).score
+        assert expected is not None and expected < ev["score"]
+        assert report["overall_score"] == pytest.approx(expected, abs=0.05)
+        assert done["overall_score"] == pytest.approx(expected, abs=0.05)
 
         # HTML: "not assessed" with reasons, and the spoken answer's audio plays.
         async with http.get(
@@ -150,7 +161,6 @@ async def test_evidence_gating_and_speech_metrics_in_the_report(server: ServerPr
             assert r.status == 200 and r.content_type == "text/html"
             page = await r.text()
         assert "not assessed: no speech was heard" in page
-        assert "not assessed: too little speech to assess" in page
         assert "left out of the overall score" in page
         players = dict(
             re.findall(r'<audio id="([^"]+)"[^>]*src="data:audio/ogg;base64,([^"]+)"', page)
