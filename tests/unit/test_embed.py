@@ -16,17 +16,7 @@ from voice_interview.engines.embed import (
     limit_blas_threads,
     read_safetensors,
 )
-from voice_interview.engines.models import ModelFile, ModelNotFoundError, resolve_model
-from voice_interview.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    try:
-        model = resolve_model("embed", Settings())
-    except ModelNotFoundError as e:
-        pytest.skip(f"bundled embedding model not installed: {e}")
-    return Embedder(model)
+from voice_interview.engines.models import ModelFile, ModelNotFoundError
 
 
 def test_shape_dtype_and_unit_norm(embedder: Embedder) -> None:

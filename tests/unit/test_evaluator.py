@@ -12,7 +12,6 @@ import pytest
 
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.llm import LLMError
-from voice_interview.engines.models import ModelNotFoundError, resolve_model
 from voice_interview.interview import eval_bench
 from voice_interview.interview.eval_bench import LabelledSetError, load_labelled, run_eval
 from voice_interview.interview.evaluator import (
@@ -22,7 +21,6 @@ from voice_interview.interview.evaluator import (
     clean_feedback,
 )
 from voice_interview.interview.rubric import RUBRIC_VERSION
-from voice_interview.settings import Settings
 
 DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
 OWN_SET = Path(__file__).resolve().parents[1] / "data" / "eval_own.jsonl"
@@ -43,14 +41,6 @@ GOOD = (
     "happened. Rebase re-applies my commits one by one on top of main, which gives a straight "
     "line of history with new hashes, so I never rebase a branch my teammates already pulled."
 )
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    try:
-        return Embedder(resolve_model("embed", Settings()))
-    except ModelNotFoundError as e:
-        pytest.skip(f"bundled embedding model not installed: {e}")
 
 
 class RaisingLLM:

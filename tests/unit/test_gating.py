@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 
 from voice_interview.engines.embed import Embedder
-from voice_interview.engines.models import ModelNotFoundError, resolve_model
 from voice_interview.interview import gating
 from voice_interview.interview.evaluations import evaluation_payload
 from voice_interview.interview.evaluator import Evaluator, QuestionSpec
 from voice_interview.interview.gating import AnswerMeta, gate
-from voice_interview.settings import Settings
 
 QUESTION = QuestionSpec(
     text="What is a database index, and what does it cost?",
@@ -50,14 +48,6 @@ def voice(text: str, *, speech_ms: int | None = None, prob: float = 0.9,
         speech_ms=int(len(words) * 320) if speech_ms is None else speech_ms,
         stt={"no_speech_prob": no_speech, "avg_logprob": logprob, "words": words},
     )
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    try:
-        return Embedder(resolve_model("embed", Settings()))
-    except ModelNotFoundError as e:
-        pytest.skip(f"bundled embedding model not installed: {e}")
 
 
 # ----------------------------------------------------------------------------- the gate

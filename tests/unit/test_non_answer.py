@@ -11,10 +11,8 @@ import pytest
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.embed import Embedder
-from voice_interview.engines.models import ModelNotFoundError, resolve_model
 from voice_interview.interview.evaluator import Evaluator, QuestionSpec
 from voice_interview.interview.gating import AnswerMeta
-from voice_interview.settings import Settings
 
 QUESTION = QuestionSpec(
     text="The disk on a production server is 95 percent full. What do you do?",
@@ -41,14 +39,6 @@ OFF_TOPIC = (
     "factor grows past about 0.75 the table is resized and every entry rehashed, which "
     "keeps lookups at constant time on average."
 )
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    try:
-        return Embedder(resolve_model("embed", Settings()))
-    except ModelNotFoundError as e:
-        pytest.skip(f"bundled embedding model not installed: {e}")
 
 
 @pytest.mark.parametrize(

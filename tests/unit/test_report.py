@@ -47,14 +47,6 @@ TYPED_TEXT = (
 )
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    try:
-        return Embedder(resolve_model("embed", Settings()))
-    except ModelNotFoundError as e:
-        pytest.skip(f"bundled embedding model not installed: {e}")
-
-
 def _words(text: str, duration: float) -> list[list[Any]]:
     toks = text.split()
     step = (duration - 0.6) / len(toks)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from voice_interview.engines.embed import Embedder
-from voice_interview.engines.models import ModelNotFoundError, resolve_model
 from voice_interview.interview import rubric
-from voice_interview.settings import Settings
 
 QUESTION = "How does a hash map work internally, and what affects its performance?"
 KEY_POINTS = [
@@ -16,14 +12,6 @@ KEY_POINTS = [
     "Lookups are constant time on average but degrade to linear with many collisions",
     "The table resizes and rehashes when the load factor gets too high",
 ]
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    try:
-        return Embedder(resolve_model("embed", Settings()))
-    except ModelNotFoundError as e:
-        pytest.skip(f"bundled embedding model not installed: {e}")
 
 
 def _by_kp(a: rubric.RubricAssessment) -> dict[str, rubric.KeyPointMatch]:
