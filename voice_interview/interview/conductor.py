@@ -516,19 +516,14 @@ class InterviewSession:
 
     def _on_pause(self, turn: _Turn) -> None:
         """At a pause: decide how much silence ends the turn."""
-        check = self._check_end_of_turn(turn)
+        self._spawn(self._check_end_of_turn(turn))
 
-        async def run() -> None:
-            with contextlib.suppress(StaleWorkError):
-                await check
-
-        self._spawn(run())
-
-    def _check_end_of_turn(self, turn: _Turn) -> asyncio.Future[bool]:
+    def _check_end_of_turn(self, turn: _Turn) -> Coroutine[Any, Any, None]:
         """Were the last words a finished sentence, and does the voice sound finished?
         Together they set how much silence ends the turn. A quick STT pass over the tail
-        and Smart Turn over the last 8 s run side by side, ahead of other work; both are
-        dropped if the candidate speaks again first. True if the short wait was chosen."""
+        and Smart Turn over the last 8 s are queued now, side by side and ahead of other
+        work; both are dropped if the candidate speaks again first. The coroutine returned
+        applies their verdict."""
         seg = turn.segmenter
         engines = self.ctx.engines
         pause = seg.closed_segments
@@ -547,13 +542,13 @@ class InterviewSession:
             )
         )
 
-        async def decide() -> bool:
+        async def decide() -> None:
             done = await asyncio.gather(words, finished_voice, return_exceptions=True)
             if any(isinstance(outcome, StaleWorkError) for outcome in done):
-                return False  # the candidate spoke again: a later pause decides
+                return  # the candidate spoke again: a later pause decides
             tail, probability = await words, await finished_voice  # done; other errors raise
             if moved_on() or tail is None:
-                return False
+                return
             seg.end_silence_ms = end_silence_ms(
                 tail.text,
                 finished_ms=self.settings.end_of_turn_silence_ms,
@@ -572,9 +567,8 @@ class InterviewSession:
                 "end of turn wait set",
                 extra={"turn": turn.question.position, "ending": tail.text[-40:], **turn.end_check},
             )
-            return seg.end_silence_ms < self.settings.end_of_turn_unfinished_ms
 
-        return asyncio.ensure_future(decide())
+        return decide()
 
     def _arrival_of(self, turn: _Turn, position_ms: int) -> float | None:
         """Server clock time at which the input sample at ``position_ms`` arrived."""

@@ -36,10 +36,12 @@ class IncrementalTranscript:
     quick_queue: EngineQueue  # quick passes: never behind a full pass
     is_stale: Callable[[], bool]
     interim_commit_s: float = 20.0
-    committed_text: str = ""  # quick text of segments [0, committed_segments)
-    committed_segments: int = 0
-    passes: int = 0
+    committed_segments: int = 0  # segments [0, this) are kept as quick text
     _texts: list[str] = field(default_factory=list)
+
+    @property
+    def committed_text(self) -> str:
+        return " ".join(self._texts)
 
     def _prompt(self) -> str | None:
         return self.committed_text[-PROMPT_CHARS:] if self.committed_text else None
@@ -54,7 +56,6 @@ class IncrementalTranscript:
                 done = await self._quick(audio, PRIORITY_NORMAL, self.is_stale)
                 if done is not None and done.text:
                     self._texts.append(done.text)
-                    self.committed_text = " ".join(self._texts)
                 self.committed_segments = closed
         tail = await self._quick(
             seg.voiced_audio(self.committed_segments), PRIORITY_NORMAL, self.is_stale
@@ -76,7 +77,6 @@ class IncrementalTranscript:
         if audio.size < RATE // 5:
             return None
         stt, prompt = self.stt, self._prompt()
-        self.passes += 1
         return await self.quick_queue.run(
             lambda: stt.quick_transcribe(audio, prompt=prompt), priority, is_stale=is_stale
         )
@@ -88,5 +88,4 @@ class IncrementalTranscript:
         if not audio.size:
             return Transcript("", duration_s=0.0)
         stt = self.stt
-        self.passes += 1
         return await self.queue.run(lambda: stt.transcribe(audio), PRIORITY_FINAL)
