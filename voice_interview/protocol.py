@@ -259,6 +259,27 @@ class QuestionAudioEndMsg(ServerMessage):
 
 
 @dataclass(frozen=True)
+class QuestionAudioCancelMsg(ServerMessage):
+    """The server stopped this question's audio; the client drops what it has queued."""
+
+    type: ClassVar[str] = "question_audio_cancel"
+    question_id: str
+
+
+RESUMED_CONTINUED = "continued"  # the candidate went on right after an early end of turn
+RESUMED_BARGE_IN = "barge_in"  # the candidate talked over a question
+
+
+@dataclass(frozen=True)
+class TurnResumedMsg(ServerMessage):
+    """The answer to ``question_id`` is open again; the audio that follows belongs to it."""
+
+    type: ClassVar[str] = "turn_resumed"
+    question_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SpeechStartedMsg(ServerMessage):
     type: ClassVar[str] = "speech_started"
     audio_ms: int

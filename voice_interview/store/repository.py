@@ -326,6 +326,46 @@ class Repository:
             row.audio_format = audio_format if audio else ""
         return row
 
+    async def reopen_answer(
+        self,
+        answer_id: str,
+        *,
+        transcript: str,
+        end_reason: str,
+        speech_ms: int,
+        stt: dict[str, Any],
+        audio: bytes | None,
+        audio_format: str,
+    ) -> AnswerRow:
+        """Replace a stored answer with its continuation (an early end of turn taken back):
+        the whole answer's audio, the transcript back to pending, the evaluation back to
+        pending and the earlier turn's timing dropped, all in one transaction."""
+        async with self._write() as s:
+            row = await s.get(AnswerRow, answer_id)
+            if row is None:
+                raise NotFoundError(f"answer {answer_id} not found")
+            row.transcript = transcript
+            row.end_reason = end_reason
+            row.speech_ms = speech_ms
+            row.stt = stt
+            row.audio = audio
+            row.audio_format = audio_format if audio else ""
+            evaluation = (
+                await s.execute(select(EvaluationRow).where(EvaluationRow.answer_id == answer_id))
+            ).scalar_one_or_none()
+            if evaluation is None:
+                s.add(EvaluationRow(answer_id=answer_id, status="pending"))
+            else:
+                evaluation.status = "pending"
+                evaluation.score = None
+                evaluation.feedback = ""
+                evaluation.strengths = []
+                evaluation.weaknesses = []
+                evaluation.details = {}
+                evaluation.error = ""
+            await s.execute(delete(TurnTimingRow).where(TurnTimingRow.answer_id == answer_id))
+        return row
+
     async def answers_awaiting_transcription(self) -> list[AnswerRow]:
         async with self._read() as s:
             rows = (await s.execute(select(AnswerRow).where(AnswerRow.source == "voice"))).scalars()
