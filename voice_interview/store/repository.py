@@ -9,6 +9,8 @@ committed in one transaction together with the interview's progress.
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,9 +29,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from voice_interview.domain.interview import InterviewStatus, start_transition, transition
+from voice_interview.store.schema import (
+    UpgradeResult,
+    current_revision,
+    ensure_schema,
+    upgrade_schema,
+)
 from voice_interview.store.tables import (
     AnswerRow,
-    Base,
     Candidate,
     CvAnalysisRow,
     EvaluationRow,
@@ -67,6 +74,25 @@ class AnswerRecord:
     timing: TurnTimingRow | None
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON columns as strict JSON: NaN and infinities become null. PostgreSQL's json type
+    rejects them (the whole write would fail) and no JSON parser reads them back."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -92,15 +118,22 @@ class Repository:
         if self.is_sqlite and url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url)
+        self.engine: AsyncEngine = create_async_engine(url, json_serializer=_json_dumps)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
 
     async def init(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+        """Create the schema in an empty database; refuse one at another revision
+        (``SchemaOutdatedError``: ``voice-interview db upgrade`` moves it)."""
+        await ensure_schema(self.engine)
+
+    async def upgrade_schema(self) -> UpgradeResult:
+        return await upgrade_schema(self.engine)
+
+    async def schema_revision(self) -> str | None:
+        return await current_revision(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

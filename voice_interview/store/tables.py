@@ -7,9 +7,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import DateTime
+from sqlalchemy.types import DateTime, TypeDecorator
 
 
 def new_id() -> str:
@@ -18,6 +28,25 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _NoNul(TypeDecorator[str]):
+    """Text without NUL characters. PostgreSQL cannot store U+0000 in text (the whole
+    insert fails: a pasted CV or a typed answer would be lost), so it is dropped on the
+    way in, on every backend alike, in values and in lookups."""
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if value is not None and "\x00" in value else value
+
+
+class CleanText(_NoNul):
+    impl = Text
+    cache_ok = True
+
+
+class CleanString(_NoNul):
+    impl = String
+    cache_ok = True
 
 
 class Base(DeclarativeBase):
@@ -30,18 +59,18 @@ class Base(DeclarativeBase):
 
 class Candidate(Base):
     __tablename__ = "candidates"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CvAnalysisRow(Base):
     __tablename__ = "cv_analyses"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(CleanString(36), primary_key=True, default=new_id)
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
-    cv_text: Mapped[str] = mapped_column(Text)
+    cv_text: Mapped[str] = mapped_column(CleanText)
     skills: Mapped[list[Any]] = mapped_column(default=list)
     experience_years: Mapped[float | None] = mapped_column(Float, nullable=True)
-    summary: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(CleanText, default="")
     roles: Mapped[list[Any]] = mapped_column(default=list)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -49,13 +78,13 @@ class CvAnalysisRow(Base):
 
 class InterviewRow(Base):
     __tablename__ = "interviews"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(CleanString(36), primary_key=True, default=new_id)
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
     cv_analysis_id: Mapped[str | None] = mapped_column(
         ForeignKey("cv_analyses.id", ondelete="SET NULL"), nullable=True
     )
-    role: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="ready")
+    role: Mapped[str | None] = mapped_column(CleanString(200), nullable=True)
+    status: Mapped[str] = mapped_column(CleanString(16), default="ready")
     current_question_index: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer)
     overall_score: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -70,13 +99,13 @@ class InterviewRow(Base):
 class QuestionRow(Base):
     __tablename__ = "questions"
     __table_args__ = (UniqueConstraint("interview_id", "position"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(CleanString(36), primary_key=True, default=new_id)
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    bank_id: Mapped[str] = mapped_column(String(120))
-    text: Mapped[str] = mapped_column(Text)
-    question_type: Mapped[str] = mapped_column(String(16))
-    difficulty: Mapped[str] = mapped_column(String(8))
+    bank_id: Mapped[str] = mapped_column(CleanString(120))
+    text: Mapped[str] = mapped_column(CleanText)
+    question_type: Mapped[str] = mapped_column(CleanString(16))
+    difficulty: Mapped[str] = mapped_column(CleanString(8))
     skills: Mapped[list[Any]] = mapped_column(default=list)
     key_points: Mapped[list[Any]] = mapped_column(default=list)
 
@@ -85,12 +114,12 @@ class AnswerRow(Base):
     __tablename__ = "answers"
     # One answer per question: a turn that ends twice (a race, a replay) cannot store two.
     __table_args__ = (UniqueConstraint("question_id"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(CleanString(36), primary_key=True, default=new_id)
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
-    source: Mapped[str] = mapped_column(String(8))  # text | voice | none
-    transcript: Mapped[str] = mapped_column(Text, default="")
-    end_reason: Mapped[str] = mapped_column(String(32), default="")
+    source: Mapped[str] = mapped_column(CleanString(8))  # text | voice | none
+    transcript: Mapped[str] = mapped_column(CleanText, default="")
+    end_reason: Mapped[str] = mapped_column(CleanString(32), default="")
     speech_ms: Mapped[int] = mapped_column(Integer, default=0)
     # Transcription state and quality: status pending|done, no_speech_prob, avg_logprob, words.
     stt: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -98,34 +127,35 @@ class AnswerRow(Base):
     # before transcription loses nothing); Ogg/Opus once transcribed, or dropped if audio
     # storage is off.
     audio: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    audio_format: Mapped[str] = mapped_column(String(24), default="")  # pcm_s16le_16k | ogg_opus
+    # pcm_s16le_16k | ogg_opus
+    audio_format: Mapped[str] = mapped_column(CleanString(24), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EvaluationRow(Base):
     __tablename__ = "evaluations"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(CleanString(36), primary_key=True, default=new_id)
     answer_id: Mapped[str] = mapped_column(
         ForeignKey("answers.id", ondelete="CASCADE"), unique=True
     )
     # pending | scored | insufficient_data | failed
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(CleanString(20), default="pending")
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    feedback: Mapped[str] = mapped_column(Text, default="")
+    feedback: Mapped[str] = mapped_column(CleanText, default="")
     strengths: Mapped[list[Any]] = mapped_column(default=list)
     weaknesses: Mapped[list[Any]] = mapped_column(default=list)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(CleanText, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class TurnTimingRow(Base):
     __tablename__ = "turn_timings"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(CleanString(36), primary_key=True, default=new_id)
     answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
-    question_id: Mapped[str] = mapped_column(String(36))
+    question_id: Mapped[str] = mapped_column(CleanString(36))
     latency_ms: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -135,5 +165,5 @@ class ServerSecret(Base):
     restarts so candidate links survive a crash."""
 
     __tablename__ = "server_secrets"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
+    value: Mapped[str] = mapped_column(CleanText)
