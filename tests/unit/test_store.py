@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,10 @@ from voice_interview.store.repository import (
     Repository,
 )
 
+# The repository is made in the fixture's (session) loop; asyncpg's connections belong to
+# the loop that opened them, so the tests run in that loop too.
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 def questions(n: int) -> list[NewQuestion]:
     return [
@@ -24,16 +30,20 @@ def questions(n: int) -> list[NewQuestion]:
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> Repository:
-    r = Repository(f"sqlite+aiosqlite:///{tmp_path / 'sub' / 'vi.db'}")
+async def repo(database_url: str) -> Repository:
+    """A repository on a fresh database, once on SQLite and once on PostgreSQL."""
+    r = Repository(database_url)
     await r.init()
     yield r  # type: ignore[misc]
     await r.close()
 
 
-async def test_sqlite_file_is_in_wal_mode(repo: Repository, tmp_path: Path) -> None:
-    await repo.get_or_create_secret("x")
+async def test_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
     db = tmp_path / "sub" / "vi.db"
+    repo = Repository(f"sqlite+aiosqlite:///{db}")
+    await repo.init()
+    await repo.get_or_create_secret("x")
+    await repo.close()
     assert db.is_file()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -131,3 +141,49 @@ async def test_list_and_count(repo: Repository) -> None:
         await repo.create_interview("cand", None, None, questions(1))
     assert await repo.count_interviews() == 3
     assert len(await repo.list_interviews(limit=2)) == 2
+
+
+async def test_values_round_trip_on_every_backend(repo: Repository) -> None:
+    """What PostgreSQL is strict about and SQLite is not: column lengths at their limit,
+    time zones, bytes, NUL characters in text and non-finite numbers in JSON."""
+    candidate = "c" * 64
+    analysis = await repo.add_cv_analysis(
+        candidate, "CV with a NUL\x00 from a PDF", ["sql"], 5.0, "summary", ["backend"],
+        {"nested": {"list": [1, 2.5, "é"]}, "nan": float("nan")},
+    )  # fmt: skip
+    stored = await repo.get_cv_analysis(analysis.id)
+    assert stored.cv_text == "CV with a NUL from a PDF"
+    assert stored.details == {"nested": {"list": [1, 2.5, "é"]}, "nan": None}
+    row = await repo.create_interview(candidate, analysis.id, "r" * 200, questions(1))
+    loaded = await repo.get_interview(row.id)
+    assert loaded.role == "r" * 200
+    created = loaded.created_at  # PostgreSQL: aware; SQLite: naive, in UTC
+    aware = created if created.tzinfo else created.replace(tzinfo=UTC)
+    assert abs(aware - datetime.now(UTC)) < timedelta(minutes=5)
+    audio = bytes(range(256)) * 4
+    answer, _ = await repo.record_answer(
+        row.id, loaded.questions[0].id, source="voice", transcript="", end_reason="e" * 32,
+        stt={"status": "pending", "avg_logprob": float("-inf")}, audio=audio,
+        audio_format="pcm_s16le_16k", latency_ms={"x": float("inf")},
+    )  # fmt: skip
+    waiting = await repo.answers_awaiting_transcription()
+    assert [a.id for a in waiting] == [answer.id]
+    assert waiting[0].audio == audio and waiting[0].stt["avg_logprob"] is None
+    records = await repo.answer_records(row.id)
+    assert records[0].timing is not None and records[0].timing.latency_ms == {"x": None}
+
+
+async def test_one_answer_per_question_under_concurrent_turns(repo: Repository) -> None:
+    row = await repo.create_interview("cand", None, None, questions(1))
+    qid = (await repo.get_interview(row.id)).questions[0].id
+
+    async def answer(text: str) -> str:
+        try:
+            await repo.record_answer(row.id, qid, source="text", transcript=text, end_reason="x")
+        except AlreadyAnsweredError:
+            return "refused"
+        return "stored"
+
+    results = await asyncio.gather(*(answer(f"take {i}") for i in range(4)))
+    assert sorted(results) == ["refused"] * 3 + ["stored"]
+    assert len(await repo.pending_evaluations()) == 1
