@@ -25,7 +25,7 @@ export class StreamPlayer {
     this.format = { encoding: 'pcm_s16le', sample_rate: 22050 };
     this.decoder = null;
     this.opusTs = 0;
-    this.stats = { chunks: 0, ended: 0, seconds: 0, underruns: 0 };
+    this.stats = { chunks: 0, ended: 0, seconds: 0, underruns: 0, cancelled: 0, cancelledChunks: 0 };
   }
 
   /** Start a new stream (a question); stops whatever is still playing. */
@@ -103,6 +103,33 @@ export class StreamPlayer {
       }
       this.decoder = null;
     }
+  }
+
+  /**
+   * Drop a stream now (the server cancelled its question): what is playing stops, what
+   * is scheduled never plays, frames still coming are ignored (until the next `begin`),
+   * and `onDrained` does not fire. A `tag` that is not the current stream is ignored.
+   * Returns whether anything was dropped.
+   */
+  cancel(tag) {
+    if (tag !== undefined && tag !== this.tag) return false;
+    const dropped = this.sources.size;
+    const had = dropped > 0 || !this.ended;
+    this.stats.cancelled++;
+    this.stats.cancelledChunks += dropped;
+    this.stop();
+    return had;
+  }
+
+  /** A snapshot, for tests and diagnostics. */
+  state() {
+    return {
+      tag: this.tag,
+      busy: this.busy,
+      scheduled: this.sources.size,
+      remaining: this.remaining,
+      ended: this.ended,
+    };
   }
 
   /** True while audio is scheduled or still expected. */
