@@ -7,10 +7,11 @@ real server runs with the real models (the ``server`` fixture).
 How the answers are timed, and why this way:
 
 * One browser launch plays one file, from the moment the page opens the microphone
-  (``getUserMedia``, on the Start button). The page does not send microphone audio while
-  a question is still playing, so a file that starts talking too early would lose the
-  start of its answer. Each file is therefore ``[lead silence] + answer + [tail]``, with
-  the lead set to the question's *measured* audio length plus a margin.
+  (``getUserMedia``, on the Start button). The page streams the microphone while a
+  question plays too (the server hears a candidate who talks over a question), so a
+  file that starts talking too early would interrupt the question instead of answering
+  it. Each file is therefore ``[lead silence] + answer + [tail]``, with the lead set to
+  the question's *measured* audio length plus a margin.
 * Rather than one long file for the whole interview (whose timing would depend on how
   fast speech-to-text and synthesis happen to run on this machine), each question gets
   its own browser launch with its own file. Question 1's audio length is read first by a
@@ -20,9 +21,12 @@ How the answers are timed, and why this way:
   server resumes at the first unanswered question. That exercises resume for real. This
   browser also uses the page's ``?codec=opus&out=opus`` (WebCodecs Opus both ways, where
   the browser has it), so both the PCM and the Opus paths are covered; question 1 is PCM.
-* Reconnect: while question 2 is on screen in the first browser, a second socket with the
-  candidate token connects (the server closes the page's socket as superseded); the page
-  must reconnect on its own and show question 2 again.
+* Taken over, then back: while question 2 is on screen in the first browser, a second
+  socket with the candidate token connects (the server closes the page's socket with
+  4409, superseded). The page must say it was taken over and must not reconnect on its
+  own (two tabs would keep taking the interview from each other); "Continue here" takes
+  it back, and the page shows question 2 again. (Other closes reconnect on their own:
+  ``test_browser_client.py``.)
 
 Screenshots of every stage (also at 360 px wide) go to ``test-artifacts/browser/``.
 """
@@ -295,16 +299,18 @@ def test_interview_in_the_browser(server: ServerProcess, tmp_path: Path) -> None
         frames, sent_bytes = vi(page, "[__vi.audio.framesSent, __vi.audio.bytesSent]")
         assert frames > 100 and sent_bytes == 640 * frames
 
-        # ------------------------------------------------ reconnect: the server drops the page
+        # ------------------------------------------------ taken over by another socket, then back
         opens_before = vi(page, "__vi.opens")
         shown_before = count_shown(page, q2["question_id"])
         other = run_async(supersede(server, interview_id, token))
-        wait(
-            page,
-            "__vi.state === 'reconnecting' || __vi.closes.length > 0",
-            30,
-            "the page to see its socket closed",
-        )
+        wait(page, "__vi.state === 'superseded'", 30, "the page to say it was taken over")
+        assert "taken over" in page.inner_text("#phase")
+        assert vi(page, "__vi.closes.at(-1).code") == 4409
+        shot(page, "07-candidate-taken-over")
+        page.wait_for_timeout(2500)  # past the first backoff periods: no reconnect of its own
+        assert vi(page, "__vi.opens") == opens_before
+        assert vi(page, "__vi.state") == "superseded"
+        page.click("#reconnect-now")  # "Continue here"
         wait(
             page,
             f"__vi.opens > {opens_before} && __vi.questionsShown.filter(q => q.question_id === "
@@ -314,12 +320,13 @@ def test_interview_in_the_browser(server: ServerProcess, tmp_path: Path) -> None
         )
         other_result = other.result(timeout=60)
         assert other_result["closed"], f"the page's reconnect did not take over: {other_result}"
+        assert other_result["code"] == 4409, other_result
         assert page.inner_text("#question-text") == q2["text"]
         assert page.inner_text("#progress-label") == "Question 2 of 2"
         wait(
             page, "__vi.state === 'question' || __vi.state === 'listening'", 30, "the resumed turn"
         )
-        shot(page, "07-candidate-reconnected")
+        shot(page, "07-candidate-continued-here")
         browser1.close()
 
         # ------------------------------------------------ candidate, browser 2: question 2
