@@ -1,4 +1,4 @@
-"""``voice-interview serve | models | report | rescore | eval-bench | bench``."""
+"""``voice-interview serve | models | report | rescore | eval-bench | bench | db``."""
 
 from __future__ import annotations
 
@@ -35,11 +35,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     setup_logging(settings.log_level, settings.log_format)
+    if (refused := _prepare_database(settings)) is not None:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     resolve_all(settings)  # a missing model is one clear line now, not a failure later
     app = create_app(settings)
     print(f"voice-interview listening on http://{settings.host}:{settings.port}", flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
+
+
+def _prepare_database(settings: Settings) -> str | None:
+    """Create the schema in an empty database; why not, if it is at another revision."""
+    from voice_interview.store.repository import Repository
+    from voice_interview.store.schema import SchemaError
+
+    async def run() -> str | None:
+        repo = Repository(settings.database_url)
+        try:
+            await repo.init()
+        except SchemaError as e:
+            return str(e)
+        finally:
+            await repo.close()
+        return None
+
+    return asyncio.run(run())
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from voice_interview.store.repository import Repository
+    from voice_interview.store.schema import INITIAL_REVISION, SchemaError
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        repo = Repository(settings.database_url)
+        try:
+            if args.action == "current":
+                print(await repo.schema_revision() or "none")
+                return 0
+            result = await repo.upgrade_schema()
+        except SchemaError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        finally:
+            await repo.close()
+        start = INITIAL_REVISION if result.stamped else result.before
+        if result.stamped:
+            print(f"tables from before migrations match revision {start}: stamped")
+        if start == result.after:
+            print(f"database schema is at revision {result.after}: up to date")
+        else:
+            print(f"database schema upgraded from {start or 'none'} to {result.after}")
+        return 0
+
+    return asyncio.run(run())
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -196,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval_bench)
+
+    db = sub.add_parser("db", help="the database schema: migrate it or show its revision")
+    db_actions = db.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("upgrade", "migrate the database to the schema revision this version needs"),
+        ("current", "print the database's schema revision (none: not migrated)"),
+    ):
+        p = db_actions.add_parser(action, help=text)
+        common(p)
+        p.set_defaults(func=cmd_db)
 
     try:
         from voice_interview.bench.cli import add_bench_parser
