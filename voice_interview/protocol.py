@@ -310,6 +310,37 @@ class EvaluationMsg(ServerMessage):
     weaknesses: list[str]
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of_row(
+        cls, answer_id: str, question_id: str, row: Any, replayed: bool = False
+    ) -> EvaluationMsg:
+        """From a stored evaluation (anything with score, feedback, strengths, weaknesses
+        and status); ``replayed`` marks one sent again to a reconnecting client."""
+        extra: dict[str, Any] = {"status": row.status}
+        if replayed:
+            extra["replayed"] = True
+        return cls(
+            answer_id,
+            question_id,
+            row.score,
+            row.feedback,
+            list(row.strengths),
+            list(row.weaknesses),
+            extra,
+        )
+
+    @classmethod
+    def failed(cls, answer_id: str, question_id: str) -> EvaluationMsg:
+        return cls(
+            answer_id,
+            question_id,
+            None,
+            "This answer could not be evaluated.",
+            [],
+            [],
+            {"status": "failed"},
+        )
+
 
 @dataclass(frozen=True)
 class TurnMetricsMsg(ServerMessage):

@@ -53,8 +53,18 @@ class Settings:
     vad_aggressiveness: int = 2
     # Silence that ends a turn after a finished sentence, and mid-sentence (or before the
     # words are known): long enough for a candidate who stops to think.
-    end_of_turn_silence_ms: int = 700
+    # The short wait is short because an end taken too early is taken back (continuation).
+    end_of_turn_silence_ms: int = 500
     end_of_turn_unfinished_ms: int = 1700
+    # After a finished sentence in an answer still short for its question (and touching
+    # few of its key points): likely a first sentence, so a middle wait.
+    end_of_turn_short_answer_ms: int = 1000
+    # After an end of turn, speech within this long (input audio or server clock, the
+    # later) that lasts continuation_min_speech_ms takes the end back: the question being
+    # asked is stopped and the answer reopened. The same length of speech over a question
+    # outside that window is a barge-in.
+    continuation_window_ms: int = 2000
+    continuation_min_speech_ms: int = 300
     # A finished sentence still gets the long wait when the turn model (Smart Turn, which
     # hears the voice) gives a finished turn less than this probability; 0 ignores it.
     smart_turn_veto_below: float = 0.1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ class WsLog:
     audio_done: set[str] = field(default_factory=set)
     _taken: set[int] = field(default_factory=set)
     _current_audio: str | None = None
+    # Client clock when each question's first audio frame arrived, and its length.
+    audio_started: dict[str, float] = field(default_factory=dict)
+    audio_ms: dict[str, int] = field(default_factory=dict)
 
     async def next(self, *types: str, timeout: float = 60.0) -> dict[str, Any]:
         """The oldest message of one of ``types`` not yet returned, reading on as needed.
@@ -51,6 +55,7 @@ class WsLog:
             msg = await asyncio.wait_for(self.ws.receive(), timeout)
             if msg.type == aiohttp.WSMsgType.BINARY:
                 if self._current_audio is not None:
+                    self.audio_started.setdefault(self._current_audio, time.monotonic())
                     self.audio.setdefault(self._current_audio, bytearray()).extend(msg.data)
                 continue
             if msg.type != aiohttp.WSMsgType.TEXT:
@@ -63,12 +68,21 @@ class WsLog:
             elif data["type"] == "question_audio_end":
                 self._current_audio = None
                 self.audio_done.add(data["question_id"])
+                self.audio_ms[data["question_id"]] = int(data["duration_ms"])
             return
 
-    async def audio_end(self, question_id: str) -> None:
-        """Wait until the question's audio has fully arrived (it may have already)."""
+    async def audio_end(self, question_id: str, *, listen: bool = True) -> None:
+        """Wait until the question's audio has fully arrived (it may have already) and,
+        with ``listen``, until a candidate would have heard it all: the server takes
+        speech over a question for a barge-in, and speech right after an answer's end
+        for that answer going on."""
         while question_id not in self.audio_done:
             await self.next("question_audio_end")
+        if listen:
+            started = self.audio_started.get(question_id, time.monotonic())
+            left = started + self.audio_ms.get(question_id, 0) / 1000 + 0.4 - time.monotonic()
+            if left > 0:
+                await asyncio.sleep(left)
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["type"] == kind]

@@ -148,7 +148,10 @@ async def test_voice_interview_over_every_input_path(server: ServerProcess) -> N
                     result = await answer_turn(
                         log, pcm_frames(speech, FRAME_16K), end="end_of_answer"
                     )
-                assert result["question_id"] == question["question_id"]
+                assert result["question_id"] == question["question_id"], "\n".join(
+                    f"{m['type']} {m.get('question_id', '')[:4]} {m.get('text', '')[:30]}"
+                    for m in log.messages
+                )
                 meta = fixture(name)
                 wer = word_error_rate(meta["text"], result["text"])
                 wers[name] = wer

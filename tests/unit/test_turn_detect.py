@@ -135,7 +135,7 @@ def _pause_verdicts(
     """The server's end-of-turn check at every pause of a fixture, as (time s, wait ms):
     the quick pass over the last 6 s of voiced audio and Smart Turn over the last 8 s as
     received, fed to the same policy with the default settings."""
-    from voice_interview.interview.conductor import END_CHECK_WORDS_S
+    from voice_interview.interview.turn_check import END_CHECK_WORDS_S
     from voice_interview.interview.turn_end import end_silence_ms
 
     settings = Settings()

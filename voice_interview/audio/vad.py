@@ -105,6 +105,11 @@ class TurnSegmenter:
         self._closed_ms = 0
         self._turn_ended = False
 
+    def reopen(self) -> None:
+        """Take an end of turn back: the same turn goes on, and ``end_of_turn`` can come
+        again (audio, segments and positions are kept)."""
+        self._turn_ended = False
+
     # ------------------------------------------------------------------ state
 
     def _ms(self, samples: int) -> int:

@@ -202,6 +202,8 @@ class CandidateConnection:
         self.speech_stopped: list[Received] = []
         self.speech_started: list[Received] = []
         self.interims: list[Received] = []
+        self.resumed: list[Received] = []  # turn_resumed: an answer reopened
+        self.cancels: list[Received] = []  # question_audio_cancel
         self.errors: list[Received] = []
         self.complete: Received | None = None
         self.closed_reason: str | None = None
@@ -275,7 +277,7 @@ class CandidateConnection:
             self._audio_to = None
         elif kind == p.TranscriptMsg.type:
             if data.get("is_final") is True:
-                self.finals.setdefault(qid, rec)
+                self.finals[qid] = rec  # a later final for the same question replaces one
             else:
                 self.interims.append(rec)
         elif kind == p.SpeechStoppedMsg.type:
@@ -286,7 +288,11 @@ class CandidateConnection:
             if not data.get("replayed"):
                 self.evaluations.setdefault(qid, rec)
         elif kind == p.TurnMetricsMsg.type:
-            self.turn_metrics.setdefault(qid, rec)
+            self.turn_metrics[qid] = rec  # a resumed turn's metrics replace the cut one's
+        elif kind == p.TurnResumedMsg.type:
+            self.resumed.append(rec)
+        elif kind == p.QuestionAudioCancelMsg.type:
+            self.cancels.append(rec)
         elif kind == p.InterviewCompleteMsg.type:
             if self.complete is None:
                 self.complete = rec
@@ -370,7 +376,9 @@ class TurnRecord:
     frames_sent: int = 0
     tail_frames_sent: int = 0
     send_lags_ms: list[float] = field(default_factory=list)
-    cut_early: bool = False
+    cut_early: bool = False  # ended mid-answer and never taken back
+    resumes: int = 0  # ends mid-answer that the server took back (turn_resumed, continued)
+    barge_ins: int = 0  # turn_resumed for a barge-in during this answer
     failure: str | None = None
 
     @property
@@ -490,7 +498,12 @@ class CandidateSession:
             rec.question_id, rec.question_index = q.question_id, q.index
             rec.t_question, rec.t_question_first_audio = first.t, first.first_audio_t
             rec.t_question_audio_end, rec.question_audio_ms = q.audio_end_t, q.duration_ms
-            await asyncio.sleep(self.opt.gap_s)
+            # A candidate hears the question out before answering: speech over it is a
+            # barge-in, and speech right after an answer's end continues that answer.
+            played = (first.first_audio_t or q.audio_end_t or time.monotonic()) + (
+                (q.duration_ms or 0) / 1000.0
+            )
+            await asyncio.sleep(max(0.0, played - time.monotonic()) + self.opt.gap_s)
             await self._answer(conn, rec, plan)
             answered.add(q.question_id)
             self.on_event(
@@ -505,15 +518,21 @@ class CandidateSession:
         """How the client learns that the server ended this turn, if it has.
 
         The final transcript, or the next question (a server may send it before the
-        final transcript), or this turn's ``turn_metrics`` / ``interview_complete``.
+        final transcript), or this turn's ``turn_metrics`` / ``interview_complete``, each
+        after the answer's last word: a candidate says the whole answer, whatever the
+        server does meanwhile (it may end the turn at a pause and take the end back).
         """
-        qid = rec.question_id
-        if qid in conn.finals:
+        qid = rec.question_id or ""
+        after = rec.t_speech_end
+        if after is None:
+            return None
+        final = conn.finals.get(qid)
+        if final is not None and final.t > after:
             return "final_transcript"
-        start = rec.t_answer_start or 0.0
-        if any(q.t > start and q.question_id != qid for q in conn.questions[-3:]):
+        if any(q.t > after and q.question_id != qid for q in conn.questions[-3:]):
             return "next_question"
-        if qid in conn.turn_metrics:
+        metrics = conn.turn_metrics.get(qid)
+        if metrics is not None and metrics.t > after:
             return "turn_metrics"
         if conn.complete is not None:
             return "interview_complete"
@@ -563,9 +582,28 @@ class CandidateSession:
             i += 1
         rec.t_turn_end_seen = time.monotonic()
         rec.turn_end_signal = ended
-        if rec.t_speech_end is None:
-            # The server ended the turn before the answer's last word was sent.
-            rec.cut_early = True
+        self._note_cuts(conn, rec)
+
+    def _note_cuts(self, conn: CandidateConnection, rec: TurnRecord) -> None:
+        """Ends mid-answer: those the server took back, and a cut it did not (the rest of
+        the answer then landed in the next question's turn)."""
+        qid, start = rec.question_id, rec.t_answer_start or 0.0
+        spoke_until = rec.t_speech_end if rec.t_speech_end is not None else float("inf")
+        resumed = [
+            r.t
+            for r in conn.resumed
+            if r.data.get("question_id") == qid
+            and r.data.get("reason") == p.RESUMED_CONTINUED
+            and r.t >= start
+        ]
+        early = [q.t for q in conn.questions if start < q.t < spoke_until and q.question_id != qid]
+        rec.resumes = len(resumed)
+        rec.barge_ins = sum(
+            1
+            for r in conn.resumed
+            if r.data.get("reason") == p.RESUMED_BARGE_IN and start <= r.t <= spoke_until
+        )
+        rec.cut_early = bool(early) and (not resumed or max(resumed) < max(early))
 
     def _collect(self, conn: CandidateConnection) -> None:
         """Fill in what arrived after each turn: next question, evaluation, metrics."""

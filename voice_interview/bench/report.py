@@ -151,6 +151,8 @@ def turn_to_dict(rec: TurnRecord, epoch: float) -> dict[str, Any]:
         "tail_frames_sent": rec.tail_frames_sent,
         "send_lag_ms": {k: v for k, v in stats(lags).items() if k != "n"},
         "cut_early": rec.cut_early,
+        "resumes": rec.resumes,
+        "barge_ins": rec.barge_ins,
         "failure": rec.failure,
     }
     out["stages"] = turn_stages(out)
@@ -183,6 +185,8 @@ def _counts(turns: Sequence[Mapping[str, Any]], mode: str) -> dict[str, int]:
         "turns": len(turns),
         "answered": sum(1 for t in turns if t.get("t_final") is not None),
         "cut_early": sum(1 for t in turns if t.get("cut_early")),
+        "taken_back": sum(int(t.get("resumes") or 0) for t in turns),
+        "barge_ins": sum(int(t.get("barge_ins") or 0) for t in turns),
         "failed": sum(1 for t in turns if t.get("failure") or t.get("t_final") is None),
         "forced_end": sum(1 for t in turns if forced_end(t)),
         "speech_stopped_late": late,
@@ -265,6 +269,7 @@ def format_run_table(run: Mapping[str, Any]) -> str:
         f"N={run['sessions']} sessions: {run.get('sessions_ok', '?')}/{run['sessions']} ran through"
         f" ({run.get('interviews_completed', '?')} got interview_complete);"
         f" turns {c['turns']} (answered {c['answered']}, cut early {c['cut_early']},"
+        f" ends taken back {c.get('taken_back', 0)},"
         f" failed {c['failed']}, of them ended by the bench {c.get('forced_end', 0)});"
         f" wall {run.get('wall_s', 0):.0f} s",
         f"  {'stage (ms)':<28}{'p50':>8}{'p95':>8}{'max':>8}{'n':>6}",

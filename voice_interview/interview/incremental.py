@@ -81,10 +81,11 @@ class IncrementalTranscript:
             lambda: stt.quick_transcribe(audio, prompt=prompt), priority, is_stale=is_stale
         )
 
-    async def final(self) -> Transcript:
-        """One full pass over the whole answer. Never dropped as stale: a finished turn
-        still needs its text."""
-        audio = self.segmenter.voiced_audio()
+    async def final(self, audio: npt.NDArray[np.int16] | None = None) -> Transcript:
+        """One full pass over the whole answer (``audio``, else all the segmenter heard).
+        Never dropped as stale: a finished turn still needs its text."""
+        if audio is None:
+            audio = self.segmenter.voiced_audio()
         if not audio.size:
             return Transcript("", duration_s=0.0)
         stt = self.stt

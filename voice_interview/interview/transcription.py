@@ -80,6 +80,27 @@ class AnswerTranscriber:
             transcript = await self.engines.stt_queue.run(
                 lambda: stt_engine.transcribe(pcm), PRIORITY_FINAL
             )
+        stt = await self.store(answer_id, pcm, transcript, speech_ms=speech_ms, timeline=timeline)
+        self.evaluations.schedule(
+            interview_id,
+            answer_id,
+            question,
+            transcript.text,
+            AnswerMeta(source="voice", speech_ms=speech_ms, stt=stt),
+        )
+        return transcript
+
+    async def store(
+        self,
+        answer_id: str,
+        pcm: npt.NDArray[np.int16],
+        transcript: Transcript,
+        *,
+        speech_ms: int,
+        timeline: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Store the final transcript with its word times and speech metrics, and the
+        audio as Ogg Opus; returns the stt record (what the gate reads)."""
         loop = asyncio.get_running_loop()
         audio: bytes | None = None
         if self.store_audio and pcm.size:
@@ -92,17 +113,10 @@ class AnswerTranscriber:
         if timeline:
             stt["timeline"] = timeline
         stt["speech_metrics"] = speech_metrics(words, speech_ms, timeline)
-        stt["model"] = await loop.run_in_executor(None, _model_info, stt_engine)
+        stt["model"] = await loop.run_in_executor(None, _model_info, self.engines.stt)
         stt["status"] = "done"
         await self.repo.save_transcript(answer_id, transcript.text, stt, audio, OGG_FORMAT)
-        self.evaluations.schedule(
-            interview_id,
-            answer_id,
-            question,
-            transcript.text,
-            AnswerMeta(source="voice", speech_ms=speech_ms, stt=stt),
-        )
-        return transcript
+        return stt
 
     async def recover(self) -> int:
         """Transcribe (then evaluate) answers that a crash left untranscribed."""

@@ -11,6 +11,9 @@ wait: a finished sentence said with a "more to come" voice gets the long one.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from voice_interview.interview.rubric import content_stems
 
 # Words after which an English sentence practically never ends: articles, prepositions,
 # conjunctions, auxiliaries, subject pronouns, fillers, and verbs that need an object.
@@ -83,3 +86,109 @@ def end_silence_ms(
     ):
         return finished_ms
     return unfinished_ms
+
+
+# ---------------------------------------------------------------------------- the policy
+
+# How long a complete spoken answer to a question usually runs (seconds of speech). An
+# answer far short of it is more likely a first sentence than the whole answer.
+EXPECTED_SPEECH_S = {"easy": 10.0, "medium": 16.0, "hard": 24.0}
+# Stories (behavioral, situational) run longer than explanations.
+TYPE_FACTOR = {"behavioral": 1.4, "situational": 1.25}
+SHORT_ANSWER_SHARE = 0.35  # under this share of the expected speech, an answer is short
+LOW_COVERAGE = 0.5  # under this share of key points touched, an answer is not done yet
+
+
+@dataclass(frozen=True)
+class EndOfTurnInputs:
+    """What the decision reads at a pause, all of it logged with the verdict."""
+
+    text: str | None  # the last words (a quick pass over the tail), None if not heard
+    last_word_probability: float
+    turn_probability: float | None  # Smart Turn on the voice; None when it did not run
+    speech_ms: int  # speech in the answer so far
+    difficulty: str
+    question_type: str
+    coverage: float | None  # share of the key points the words so far touch; None: no rubric
+
+
+@dataclass(frozen=True)
+class EndOfTurnDecision:
+    wait_ms: int  # the silence that now ends the turn
+    why: str  # unfinished | voice_going_on | short_answer | finished
+    expected_speech_ms: int
+    inputs: EndOfTurnInputs
+
+    def to_log(self) -> dict[str, object]:
+        i = self.inputs
+        return {
+            "wait_ms": self.wait_ms,
+            "why": self.why,
+            "speech_ms": i.speech_ms,
+            "expected_speech_ms": self.expected_speech_ms,
+            "coverage": None if i.coverage is None else round(i.coverage, 2),
+            "last_word_probability": round(i.last_word_probability, 3),
+            "turn_probability": None
+            if i.turn_probability is None
+            else round(i.turn_probability, 3),
+            "ending": (i.text or "")[-40:],
+        }
+
+
+@dataclass(frozen=True)
+class EndOfTurnPolicy:
+    """How much silence ends the turn, decided at each pause, in one place.
+
+    Mid-sentence, or when the voice sounds like more is coming: the long wait. After a
+    finished sentence: the short wait, unless the answer is still short for its question
+    and touches few of its key points, when a first sentence is the likely thing heard
+    ("It's a hash table."). The short wait can be short because an end taken too early is
+    taken back when the candidate goes on (see ``turn.Turn.window``)."""
+
+    finished_ms: int
+    unfinished_ms: int
+    short_answer_ms: int
+    min_turn_probability: float = 0.0
+
+    def expected_speech_ms(self, difficulty: str, question_type: str) -> int:
+        seconds = EXPECTED_SPEECH_S.get(difficulty, EXPECTED_SPEECH_S["medium"])
+        return int(seconds * TYPE_FACTOR.get(question_type, 1.0) * 1000)
+
+    def decide(self, inputs: EndOfTurnInputs) -> EndOfTurnDecision:
+        expected = self.expected_speech_ms(inputs.difficulty, inputs.question_type)
+
+        def verdict(wait_ms: int, why: str) -> EndOfTurnDecision:
+            return EndOfTurnDecision(wait_ms, why, expected, inputs)
+
+        if (
+            inputs.text is None
+            or inputs.last_word_probability < MIN_LAST_WORD_PROBABILITY
+            or not sentence_complete(inputs.text)
+        ):
+            return verdict(self.unfinished_ms, "unfinished")
+        if (
+            inputs.turn_probability is not None
+            and inputs.turn_probability < self.min_turn_probability
+        ):
+            return verdict(self.unfinished_ms, "voice_going_on")
+        short = inputs.speech_ms < SHORT_ANSWER_SHARE * expected
+        uncovered = inputs.coverage is None or inputs.coverage < LOW_COVERAGE
+        if short and uncovered:
+            return verdict(max(self.finished_ms, self.short_answer_ms), "short_answer")
+        return verdict(self.finished_ms, "finished")
+
+
+def key_point_coverage(text: str, key_points: list[str]) -> float | None:
+    """Share of the key points the words so far touch (half of a point's content words,
+    at least two, said): a cheap lexical look, enough to tell a first sentence from a
+    whole answer. None when the question has no key points."""
+    if not key_points:
+        return None
+    said = set(content_stems(text))
+    touched = 0
+    for point in key_points:
+        stems = set(content_stems(point))
+        need = min(len(stems), max(2, (len(stems) + 1) // 2))
+        if stems and len(stems & said) >= need:
+            touched += 1
+    return touched / len(key_points)

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from voice_interview.interview.services import Ears, SessionServices
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.metrics import Metrics
 from voice_interview.settings import Settings
@@ -13,6 +14,7 @@ from voice_interview.store.repository import Repository
 
 if TYPE_CHECKING:
     from voice_interview.engines.registry import Engines
+    from voice_interview.engines.tts import Speech
     from voice_interview.interview.conductor import InterviewSession
     from voice_interview.interview.evaluations import EvaluationService
     from voice_interview.interview.transcription import AnswerTranscriber
@@ -60,3 +62,39 @@ class AppContext:
     @property
     def ready(self) -> bool:
         return self._engines is not None
+
+    def session_services(self) -> SessionServices:
+        """What one interview session uses, and nothing more."""
+        engines = self.engines
+        return SessionServices(
+            settings=self.settings,
+            store=self.repo,
+            voice=EnginesVoice(engines),
+            ears=Ears(
+                stt=engines.stt,
+                stt_queue=engines.stt_queue,
+                stt_quick_queue=engines.stt_quick_queue,
+                turn=engines.turn,
+                turn_queue=engines.turn_queue,
+            ),
+            evaluations=self.evaluations,
+            finals=self.transcriber,
+            observe_turn=self.metrics.observe_turn,
+        )
+
+
+class EnginesVoice:
+    """The TTS engine as a session's ``Voice``: its cache, its queue, its sample rate."""
+
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
+
+    @property
+    def sample_rate(self) -> int:
+        return self._engines.tts.sample_rate
+
+    async def speech(self, text: str, priority: int) -> Speech:
+        return await self._engines.speech(text, priority)
+
+    def prefetch_speech(self, text: str, priority: int) -> None:
+        self._engines.prefetch_speech(text, priority)

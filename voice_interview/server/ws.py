@@ -105,7 +105,11 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
         await ws.send_bytes(data)
 
     session = InterviewSession(
-        ctx, interview, send_text, send_bytes, f"/api/interviews/{interview_id}/feedback"
+        ctx.session_services(),
+        interview,
+        send_text,
+        send_bytes,
+        f"/api/interviews/{interview_id}/feedback",
     )
     ctx.sessions[interview_id] = session
     handler = asyncio.current_task()
