@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +12,7 @@ import pytest
 from tests.audio_helpers import load_fixture
 from tests.conftest import start_server
 from tests.integration.client import ADMIN, WsLog, create_interview
+from tests.pg import fetch_all
 
 pytestmark = pytest.mark.models
 
@@ -22,9 +22,10 @@ def frames(pcm: np.ndarray) -> list[bytes]:
     return [raw[i : i + 640] for i in range(0, len(raw), 640)]
 
 
-async def test_kill_restart_resume_and_nothing_committed_is_lost(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
-    first = start_server(tmp_path, db_path=db)
+async def test_kill_restart_resume_and_nothing_committed_is_lost(
+    tmp_path: Path, database_url: str
+) -> None:
+    first = start_server(tmp_path, database_url=database_url)
     try:
         async with aiohttp.ClientSession() as http:
             created = await create_interview(http, first, n=3, candidate_id="crash")
@@ -52,11 +53,10 @@ async def test_kill_restart_resume_and_nothing_committed_is_lost(tmp_path: Path)
                 first.stop(signal.SIGKILL)
     finally:
         first.stop()
-    with sqlite3.connect(db) as conn:
-        stored = conn.execute("SELECT question_id, source FROM answers").fetchall()
+    stored = await fetch_all(database_url, "SELECT question_id, source FROM answers")
     assert {q for q, _ in stored} == {q1["question_id"], q2["question_id"]}
 
-    second = start_server(tmp_path, db_path=db)
+    second = start_server(tmp_path, database_url=database_url)
     try:
         async with aiohttp.ClientSession() as http:
             url = f"{second.ws_base}/ws/interviews/{iid}?token={token}"

@@ -3,15 +3,13 @@
 One interview runs on its own server: a CV analysis, a spoken answer (so audio and word
 timings are stored) and a typed answer carrying a unique marker. Then the export is
 checked field by field, the interview is deleted with a candidate still connected, and
-the SQLite file is read directly.
+the database is read directly (SQLite and PostgreSQL; the SQLite file byte by byte too).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 from tests.audio_helpers import load_fixture
 from tests.conftest import ServerProcess, start_server
 from tests.integration.client import ADMIN, WsLog
+from tests.pg import fetch_all, table_names
 from voice_interview.store import repository
 
 pytestmark = pytest.mark.models
@@ -81,8 +80,10 @@ async def _export(
         return r.status, await r.json(), r
 
 
-async def test_export_is_complete_and_delete_removes_everything(tmp_path: Path) -> None:
-    server = start_server(tmp_path)
+async def test_export_is_complete_and_delete_removes_everything(
+    tmp_path: Path, database_url: str
+) -> None:
+    server = start_server(tmp_path, database_url=database_url)
     try:
         async with aiohttp.ClientSession() as http:
             created = await _run_interview(http, server)
@@ -132,13 +133,14 @@ async def test_export_is_complete_and_delete_removes_everything(tmp_path: Path) 
                 assert (await ws.receive_json())["code"] == "INTERVIEW_NOT_FOUND"
                 await ws.receive()
                 assert ws.close_code == 4404
-        _check_rows_gone(server.db_path, iid, audio)
+        await _check_rows_gone(database_url, iid, audio)
     finally:
         server.stop()
     # Stopped: the WAL is checkpointed into the main file. Rows are checked again there.
-    _check_rows_gone(server.db_path, iid, audio)
+    await _check_rows_gone(database_url, iid, audio)
     assert MARKER not in server.log()  # answers never go to the log
-    _DELETED.append(Deleted(server.db_path, server.log(), audio, iid))
+    if database_url.startswith("sqlite"):
+        _DELETED.append(Deleted(server.db_path, server.log(), audio, iid))
 
 
 _DELETED: list[Deleted] = []
@@ -187,26 +189,26 @@ def _check_export(doc: dict[str, Any], created: dict[str, Any]) -> bytes:
     return audio
 
 
-def _check_rows_gone(db_path: Path, iid: str, audio: bytes) -> None:
-    # closing(): a sqlite3 connection's own context manager commits but does not close, and
-    # an open connection would keep the server's shutdown from checkpointing the WAL.
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        for table in ("interviews", "questions", "answers", "turn_timings"):
-            column = "id" if table == "interviews" else "interview_id"
-            count = conn.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (iid,))
-            assert count.fetchone()[0] == 0, table
-        assert conn.execute("SELECT count(*) FROM evaluations").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 0
-        # No row anywhere still holds the typed text or the audio bytes.
-        piece = audio[100:400]
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for row in conn.execute(f"SELECT * FROM {table}"):
-                for value in row:
-                    if isinstance(value, str):
-                        assert MARKER not in value and iid not in value, table
-                    elif isinstance(value, bytes):
-                        assert piece not in value, table
+async def _check_rows_gone(database_url: str, iid: str, audio: bytes) -> None:
+    # fetch_all closes its connection: an open one would keep the server's shutdown from
+    # checkpointing SQLite's WAL.
+    for table in ("interviews", "questions", "answers", "turn_timings"):
+        column = "id" if table == "interviews" else "interview_id"
+        count = await fetch_all(
+            database_url, f"SELECT count(*) FROM {table} WHERE {column} = :iid", iid=iid
+        )
+        assert count[0][0] == 0, table
+    assert (await fetch_all(database_url, "SELECT count(*) FROM evaluations"))[0][0] == 0
+    assert (await fetch_all(database_url, "SELECT count(*) FROM answers"))[0][0] == 0
+    # No row anywhere still holds the typed text or the audio bytes.
+    piece = audio[100:400]
+    for table in await table_names(database_url):
+        for row in await fetch_all(database_url, f"SELECT * FROM {table}"):
+            for value in row:
+                if isinstance(value, str):
+                    assert MARKER not in value and iid not in value, table
+                elif isinstance(value, bytes):
+                    assert piece not in value, table
 
 
 def _secure_delete_is_on() -> bool:

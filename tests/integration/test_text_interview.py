@@ -8,10 +8,14 @@ import uuid
 import aiohttp
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.conftest import BACKENDS, ServerProcess
 from tests.integration.client import ADMIN, WsLog, create_interview
 
-pytestmark = pytest.mark.models
+pytestmark = [
+    pytest.mark.models,
+    # The shared server, once on SQLite and once on PostgreSQL.
+    pytest.mark.parametrize("database_backend", BACKENDS, indirect=True, scope="session"),
+]
 
 
 async def test_health_names_the_models(server: ServerProcess) -> None:
