@@ -1,9 +1,10 @@
-"""Agreement of 0-100 scores with 1-5 labels: banding and quadratic weighted kappa."""
+"""Agreement of 0-100 scores with 1-5 labels: banding, quadratic weighted kappa, label
+categories and the bottom-below-partial check."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 # The 1-5 grade each label stands for (dev.jsonl labels; the graded labels of issue 12).
 LABEL_GRADE: dict[str, int] = {
@@ -38,3 +39,30 @@ def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], k: int = 5) -> 
             num += w * observed[i][j]
             den += w * ha[i] * hb[j] / n
     return math.nan if den == 0 else 1.0 - num / den
+
+
+# What each label counts as in the ranking metrics: the two strong grades of a graded set
+# are the strong side, and the three kinds of non-answer share the bottom.
+LABEL_CATEGORY: dict[str, str] = {
+    "strong": "strong", "excellent": "strong", "good": "strong",
+    "partial": "partial", "poor": "poor",
+    "off_topic": "bottom", "non_answer": "bottom", "adversarial": "bottom",
+}
+# Labels that only a graded (1-5) set uses; one of them marks a question as graded.
+GRADED_ONLY = frozenset({"excellent", "good", "non_answer", "adversarial"})
+
+
+def below_partial_failures(
+    labels: Sequence[str], scores: Sequence[float], bottom: Collection[str]
+) -> list[int] | None:
+    """Indices of the answers labelled in ``bottom`` that are not strictly below every
+    ``partial`` answer of the same question; None when the question has no partial answer
+    or no answer labelled in ``bottom`` (nothing to check)."""
+    if len(labels) != len(scores):
+        raise ValueError("labels and scores differ in length")
+    partial = [s for lab, s in zip(labels, scores, strict=True) if lab == "partial"]
+    low = [i for i, lab in enumerate(labels) if lab in bottom]
+    if not partial or not low:
+        return None
+    floor = min(partial)
+    return [i for i in low if scores[i] >= floor]
