@@ -45,17 +45,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare_database(settings: Settings) -> str | None:
-    """Create the schema in an empty database; why not, if it is at another revision."""
-    from voice_interview.store.repository import Repository
+def _database_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from voice_interview.store.schema import SchemaError
+
+    return (SchemaError, SQLAlchemyError, OSError)
+
+
+def _database_error(settings: Settings, e: Exception) -> str:
+    """One line: a schema refusal as it is; a database that cannot be opened, with its URL."""
+    from sqlalchemy.engine import make_url
+
+    from voice_interview.store.schema import SchemaError
+
+    if isinstance(e, SchemaError):
+        return str(e)
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    return f"cannot open the database {url}: {(str(e).splitlines() or [type(e).__name__])[0]}"
+
+
+def _prepare_database(settings: Settings) -> str | None:
+    """Create the schema in an empty database; why not, if it is at another revision or
+    cannot be opened."""
+    from voice_interview.store.repository import Repository
 
     async def run() -> str | None:
         repo = Repository(settings.database_url)
         try:
             await repo.init()
-        except SchemaError as e:
-            return str(e)
+        except _database_errors() as e:
+            return _database_error(settings, e)
         finally:
             await repo.close()
         return None
@@ -65,7 +85,7 @@ def _prepare_database(settings: Settings) -> str | None:
 
 def cmd_db(args: argparse.Namespace) -> int:
     from voice_interview.store.repository import Repository
-    from voice_interview.store.schema import INITIAL_REVISION, SchemaError
+    from voice_interview.store.schema import INITIAL_REVISION
 
     settings = _settings(args)
 
@@ -76,8 +96,8 @@ def cmd_db(args: argparse.Namespace) -> int:
                 print(await repo.schema_revision() or "none")
                 return 0
             result = await repo.upgrade_schema()
-        except SchemaError as e:
-            print(f"error: {e}", file=sys.stderr)
+        except _database_errors() as e:
+            print(f"error: {_database_error(settings, e)}", file=sys.stderr)
             return 2
         finally:
             await repo.close()

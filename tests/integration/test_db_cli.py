@@ -139,3 +139,13 @@ async def test_db_upgrade_creates_an_empty_database(database_url: str) -> None:
     upgraded = _cli(database_url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.strip() == "database schema upgraded from none to 0001"
+
+
+async def test_a_database_that_cannot_be_opened_is_one_line() -> None:
+    url = f"postgresql+asyncpg://vi:hunter2@127.0.0.1:{free_port()}/nowhere"
+    for args in (("serve", "--port", str(free_port())), ("db", "upgrade")):
+        result = _cli(url, *args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        line = result.stderr.strip()
+        assert "\n" not in line and "hunter2" not in line
+        assert line.startswith("error: cannot open the database postgresql+asyncpg://vi:***@")
