@@ -142,3 +142,53 @@ def test_bench_url_explicit_end(two_fixtures: Path, tmp_path: Path) -> None:
     assert {t["server_latency_ms"]["end_reason"] for t in turns} == {"end_of_answer"}
     assert all(t["t_end_of_answer"] >= t["t_speech_end"] for t in turns)
     assert summary["files"]["png"] is None
+
+
+PAUSE_SUBSET = ("short_first_yes.wav", "resume_cache.wav", "barge_in_repeat.wav")
+
+
+def test_bench_spawn_pauses(tmp_path: Path) -> None:
+    """The pause set: one session, two answers with pauses, the offline pass after."""
+    src = REPO / "audio_fixtures" / "pauses"
+    folder = tmp_path / "pauses"
+    folder.mkdir()
+    manifest = json.loads((src / "manifest.json").read_text())
+    for name in PAUSE_SUBSET:
+        shutil.copy(src / name, folder / name)
+    (folder / "manifest.json").write_text(
+        json.dumps([e for e in manifest if e["file"] in PAUSE_SUBSET])
+    )
+    summary = run_bench(
+        [
+            "--spawn",
+            "--pauses",
+            "--fixtures",
+            str(folder),
+            "--sessions",
+            "1",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--no-plot",
+        ],
+        tmp_path / "out",
+    )
+    # --pauses: one turn per answer of kind pauses / short_first / resume (no barge_in)
+    assert summary["config"]["fixture_set"] == "pauses" and summary["config"]["turns"] == 2
+    [run] = summary["runs"]
+    assert run["sessions_ok"] == 1 and run["counts"]["turns"] == 2
+    pz = run["pauses"]
+    assert set(pz["fixtures"]) == {"short_first_yes.wav", "resume_cache.wav"}
+    assert pz["offline"]["skipped"] is None and pz["offline"]["beam_size"] == 5
+    assert pz["offline"]["model"] == summary["machine"]["models"]["stt"]
+    for row in pz["fixtures"].values():
+        assert row["turns"] == 1 and row["final_wer"] is not None
+        assert row["offline_wer"] is not None and 0 <= row["offline_wer"] < 0.5
+    assert pz["wer"]["fixtures"] == 2 and pz["wer"]["mean_final"] is not None
+    assert pz["taken_back"] == run["counts"]["taken_back"]
+    assert pz["cut_not_taken_back"] == run["counts"]["cut_early"]
+    assert pz["misattributed_words"] >= 0
+    data = json.loads(Path(summary["files"]["json"]).read_text())
+    assert set(data["offline"]["fixtures"]) == {"short_first_yes.wav", "resume_cache.wav"}
+    assert data["pause_fixtures"]["resume_cache.wav"]["kind"] == "resume"
+    assert all("early_ends" in t for t in data["runs"][0]["turns"])

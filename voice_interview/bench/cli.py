@@ -79,7 +79,12 @@ def add_bench_parser(
         default=[1],
         help="concurrent candidates; a comma list (1,2,4,8) runs each N in turn",
     )
-    p.add_argument("--turns", type=_turns, default=3, help="questions per interview (default 3)")
+    p.add_argument(
+        "--turns",
+        type=_turns,
+        default=None,
+        help="questions per interview (default 3; with --pauses one per pause fixture, at most 20)",
+    )
     p.add_argument(
         "--mode",
         choices=("auto", "explicit-end"),
@@ -89,9 +94,21 @@ def add_bench_parser(
     )
     p.add_argument(
         "--fixtures",
-        default=str(DEFAULT_FIXTURES),
+        default=None,
         help="folder of WAV answers with manifest.json, transcripts.txt or <name>.txt "
-        "(default: the repo's audio_fixtures)",
+        "(default: the repo's audio_fixtures; with --pauses audio_fixtures/pauses)",
+    )
+    p.add_argument(
+        "--pauses",
+        action="store_true",
+        help="the pause fixture set (answers of kind pauses, short_first and resume from "
+        "audio_fixtures/pauses): reports ends taken back, answers cut, words that landed "
+        "in a neighbouring answer, and final WER against one offline STT pass per fixture",
+    )
+    p.add_argument(
+        "--no-offline",
+        action="store_true",
+        help="with --pauses: skip the offline STT pass after the sessions",
     )
     p.add_argument(
         "--input",
@@ -136,6 +153,7 @@ def add_bench_parser(
 def cmd_bench(args: argparse.Namespace) -> int:
     from voice_interview.bench.client import BenchError
     from voice_interview.bench.fixtures import FixtureError, load_fixtures
+    from voice_interview.bench.pauses import PAUSE_FIXTURES, PAUSE_KINDS
     from voice_interview.bench.report import format_table, summary_json
     from voice_interview.bench.runner import BenchConfig, BenchRunner
 
@@ -145,20 +163,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[bench {time.monotonic() - started:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
+    folder = args.fixtures or str(PAUSE_FIXTURES if args.pauses else DEFAULT_FIXTURES)
     try:
-        fixtures = load_fixtures(args.fixtures)
+        fixtures = load_fixtures(folder, PAUSE_KINDS if args.pauses else None)
     except FixtureError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    turns = args.turns
+    if turns is None:
+        turns = min(20, len(fixtures)) if args.pauses else 3
     cfg = BenchConfig(
         url=None if args.spawn else args.url,
         spawn=args.spawn,
         admin_key=args.admin_key,
         sessions=args.sessions,
-        turns=args.turns,
+        turns=turns,
         mode=args.mode,
         input=args.input,
-        fixtures_dir=str(Path(args.fixtures).resolve()),
+        fixtures_dir=str(Path(folder).resolve()),
         seed=args.seed,
         gap_ms=args.gap_ms,
         final_timeout_s=args.final_timeout_s,
@@ -166,6 +188,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         complete_timeout_s=args.complete_timeout_s,
         server_config=getattr(args, "config", None),
         server_database_url=getattr(args, "database_url", None),
+        pauses=args.pauses,
+        offline=not args.no_offline,
     )
     if not cfg.spawn and not cfg.admin_key:
         print(

@@ -187,6 +187,7 @@ class QuestionSeen:
     audio_bytes: int = 0
     audio_frames: int = 0
     duration_ms: int | None = None
+    cancelled_t: float | None = None  # question_audio_cancel: it will be asked again
 
 
 class CandidateConnection:
@@ -293,6 +294,13 @@ class CandidateConnection:
             self.resumed.append(rec)
         elif kind == p.QuestionAudioCancelMsg.type:
             self.cancels.append(rec)
+            for q in reversed(self.questions):
+                if q.question_id == qid:
+                    if q.cancelled_t is None:
+                        q.cancelled_t = t
+                    if self._audio_to is q:
+                        self._audio_to = None
+                    break
         elif kind == p.InterviewCompleteMsg.type:
             if self.complete is None:
                 self.complete = rec
@@ -377,6 +385,10 @@ class TurnRecord:
     tail_frames_sent: int = 0
     send_lags_ms: list[float] = field(default_factory=list)
     cut_early: bool = False  # ended mid-answer and never taken back
+    # Each end mid-answer (a next question while the candidate still spoke): where in the
+    # answer's audio it came (ms from the answer's first frame) and whether it was taken
+    # back (a turn_resumed, continued, for this answer before the next such end).
+    early_ends: list[dict[str, Any]] = field(default_factory=list)
     resumes: int = 0  # ends mid-answer that the server took back (turn_resumed, continued)
     barge_ins: int = 0  # turn_resumed for a barge-in during this answer
     failure: str | None = None
@@ -479,9 +491,19 @@ class CandidateSession:
         return res
 
     def _current(self, conn: CandidateConnection, answered: set[str]) -> QuestionSeen | None:
+        """The latest question not answered yet, once all its audio is in.
+
+        Only the latest ``question`` of each id counts: a question stopped by
+        ``question_audio_cancel`` (the candidate went on with the previous answer) is
+        asked again, and it is that asking the candidate hears out and answers.
+        """
+        seen: set[str] = set()
         for q in reversed(conn.questions):
-            if q.question_id not in answered and q.audio_end_t is not None:
-                return q
+            if q.question_id in answered or q.question_id in seen:
+                continue
+            seen.add(q.question_id)
+            if q.cancelled_t is None:
+                return q if q.audio_end_t is not None else None  # its audio is coming
         return None
 
     async def _run_turns(self, conn: CandidateConnection) -> None:
@@ -500,7 +522,7 @@ class CandidateSession:
             rec.t_question_audio_end, rec.question_audio_ms = q.audio_end_t, q.duration_ms
             # A candidate hears the question out before answering: speech over it is a
             # barge-in, and speech right after an answer's end continues that answer.
-            played = (first.first_audio_t or q.audio_end_t or time.monotonic()) + (
+            played = (q.first_audio_t or q.audio_end_t or time.monotonic()) + (
                 (q.duration_ms or 0) / 1000.0
             )
             await asyncio.sleep(max(0.0, played - time.monotonic()) + self.opt.gap_s)
@@ -597,6 +619,15 @@ class CandidateSession:
             and r.t >= start
         ]
         early = [q.t for q in conn.questions if start < q.t < spoke_until and q.question_id != qid]
+        rec.early_ends = [
+            {
+                "at_ms": round((t - start) * 1000.0),
+                "taken_back": any(
+                    t < r < (early[k + 1] if k + 1 < len(early) else float("inf")) for r in resumed
+                ),
+            }
+            for k, t in enumerate(early)
+        ]
         rec.resumes = len(resumed)
         rec.barge_ins = sum(
             1
@@ -633,8 +664,14 @@ class CandidateSession:
                 1 for m in conn.interims if m.data.get("question_id") == qid and m.t >= start
             )
             if rec.t_answer_start is not None and k + 1 < len(res.turns):
+                # The next question as asked after this answer: one stopped mid-answer
+                # (the end taken back) was asked again, and that one is the reply.
                 nxt = next(
-                    (q for q in conn.questions if q.t > start and q.question_id != qid),
+                    (
+                        q
+                        for q in conn.questions
+                        if q.t > start and q.question_id != qid and q.cancelled_t is None
+                    ),
                     None,
                 )
                 if nxt is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,19 @@ AUDIO_SUFFIXES = (".wav", ".flac")
 Pcm = npt.NDArray[np.int16]
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A silence inside an answer, from a manifest's ``pauses`` (seconds into the file)."""
+
+    start_s: float
+    end_s: float
+    kind: str  # after_sentence | mid_sentence (audio_fixtures/pauses/manifest.json)
+
+    @property
+    def length_s(self) -> float:
+        return self.end_s - self.start_s
+
+
 class FixtureError(Exception):
     """A fixture folder that cannot be used (no audio, unreadable file, missing text)."""
 
@@ -49,6 +62,8 @@ class Fixture:
     speech_start_s: float
     speech_end_s: float
     bounds_source: str  # "manifest" or "energy"
+    kind: str = ""  # the manifest's ``kind`` (pause fixtures: pauses, short_first, ...)
+    pauses: tuple[Pause, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -146,12 +161,28 @@ def _make(path: Path, text: str, entry: dict[str, Any] | None = None) -> Fixture
     if pcm.size == 0:
         raise FixtureError(f"{path} has no audio")
     entry = entry or {}
+    kind = str(entry.get("kind") or "")
+    pauses = _pauses(entry.get("pauses"))
     start, end = entry.get("speech_start_s"), entry.get("speech_end_s")
     if isinstance(end, int | float) and 0 < end <= len(pcm) / RATE + 0.05:
         s = float(start) if isinstance(start, int | float) else 0.0
-        return Fixture(path.name, text, pcm, s, float(end), "manifest")
+        return Fixture(path.name, text, pcm, s, float(end), "manifest", kind, pauses)
     s, e = detect_speech_bounds(pcm)
-    return Fixture(path.name, text, pcm, s, e, "energy")
+    return Fixture(path.name, text, pcm, s, e, "energy", kind, pauses)
+
+
+def _pauses(raw: Any) -> tuple[Pause, ...]:
+    """A manifest's ``pauses`` list; entries without numeric times are skipped."""
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        start, end = item.get("start_s"), item.get("end_s")
+        if isinstance(start, int | float) and isinstance(end, int | float) and end > start:
+            out.append(Pause(float(start), float(end), str(item.get("kind") or "")))
+    return tuple(sorted(out, key=lambda x: x.start_s))
 
 
 def parse_transcript_lines(lines: Iterable[str]) -> list[tuple[str, str]]:
@@ -175,7 +206,9 @@ def parse_transcript_lines(lines: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _from_manifest(folder: Path, manifest: Path) -> list[Fixture]:
+def _from_manifest(
+    folder: Path, manifest: Path, kinds: Collection[str] | None = None
+) -> list[Fixture]:
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
@@ -187,6 +220,8 @@ def _from_manifest(folder: Path, manifest: Path) -> list[Fixture]:
         entries = [e for e in data if isinstance(e, dict)]
     else:
         raise FixtureError(f"{manifest} must hold a list of objects or a file -> text object")
+    if kinds is not None:
+        entries = [e for e in entries if e.get("kind") in kinds]
     out = []
     for entry in entries:
         name = entry.get("file", entry.get("audio"))
@@ -208,14 +243,22 @@ def _transcript_list(folder: Path) -> Path | None:
     return trans[0] if trans else None
 
 
-def load_fixtures(folder: str | Path) -> list[Fixture]:
-    """Every answer in ``folder`` (see the module doc for the accepted forms)."""
+def load_fixtures(folder: str | Path, kinds: Collection[str] | None = None) -> list[Fixture]:
+    """Every answer in ``folder`` (see the module doc for the accepted forms).
+
+    ``kinds`` keeps only the manifest entries whose ``kind`` is one of them (the pause
+    fixtures' ``pauses``, ``short_first``, ...); it needs a ``manifest.json``.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise FixtureError(f"fixture folder {root} does not exist")
     manifest = root / "manifest.json"
+    if kinds is not None and not manifest.is_file():
+        raise FixtureError(f"{root} has no manifest.json: answers of a kind need one")
     if manifest.is_file():
-        fixtures = _from_manifest(root, manifest)
+        fixtures = _from_manifest(root, manifest, kinds)
+        if kinds is not None and not fixtures:
+            raise FixtureError(f"{manifest} has no answers of kind {', '.join(sorted(kinds))}")
     elif (listing := _transcript_list(root)) is not None:
         fixtures = []
         for name, text in parse_transcript_lines(listing.read_text(encoding="utf-8").splitlines()):

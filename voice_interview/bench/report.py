@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from voice_interview.bench.client import TurnRecord
+from voice_interview.bench.pauses import format_pause_table
 
 # Client-side stages, all in ms (see docs/BENCHMARKS.md).
 STAGES = (
@@ -151,6 +152,7 @@ def turn_to_dict(rec: TurnRecord, epoch: float) -> dict[str, Any]:
         "tail_frames_sent": rec.tail_frames_sent,
         "send_lag_ms": {k: v for k, v in stats(lags).items() if k != "n"},
         "cut_early": rec.cut_early,
+        "early_ends": [dict(e) for e in rec.early_ends],
         "resumes": rec.resumes,
         "barge_ins": rec.barge_ins,
         "failure": rec.failure,
@@ -302,6 +304,8 @@ def format_run_table(run: Mapping[str, Any]) -> str:
             f"  engine {name}: {e['calls']} calls, run mean {_fmt(e['run_mean_ms'], 0)} ms,"
             f" queue wait mean {_fmt(e['wait_mean_ms'], 0)} ms"
         )
+    if s.get("pauses"):
+        lines.append(format_pause_table(s["pauses"]))
     return "\n".join(lines)
 
 
@@ -313,7 +317,9 @@ def format_table(result: Mapping[str, Any]) -> str:
         commit += " (+ uncommitted changes)"
     head = (
         f"voice-interview bench: mode {cfg['mode']}, input {cfg['input']}, "
-        f"{cfg['turns']} turns per interview, commit {commit}, "
+        f"{cfg['turns']} turns per interview, "
+        + ("pause fixtures (--pauses), " if cfg.get("fixture_set") == "pauses" else "")
+        + f"commit {commit}, "
         f"{m.get('cpu_count')} CPUs ({m.get('cpu_model') or '?'})"
     )
     parts = [head]

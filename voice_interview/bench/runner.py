@@ -38,6 +38,7 @@ from voice_interview.bench.client import (
     SessionResult,
 )
 from voice_interview.bench.fixtures import Fixture, TurnAudio, turn_audio
+from voice_interview.bench.pauses import fixture_info, offline_pass, pause_summary
 from voice_interview.bench.report import stats, summarize_run, turn_to_dict
 
 SCHEMA = "voice-interview-bench/1"
@@ -62,6 +63,8 @@ class BenchConfig:
     complete_timeout_s: float = 900.0
     server_config: str | None = None  # --config for a spawned server
     server_database_url: str | None = None
+    pauses: bool = False  # the pause fixture set: pause numbers and the offline pass
+    offline: bool = True  # with pauses: one offline STT pass per fixture after the runs
 
     @property
     def encoding(self) -> str:
@@ -436,6 +439,9 @@ class BenchRunner:
         finally:
             if self.server is not None:
                 self.server.stop()
+        extra: dict[str, Any] = {}
+        if cfg.pauses:
+            extra = await self._pause_numbers(runs, machine.get("models"))
         return {
             "schema": SCHEMA,
             "created": created,
@@ -447,6 +453,7 @@ class BenchRunner:
                 "mode": cfg.mode,
                 "input": cfg.input,
                 "fixtures": cfg.fixtures_dir,
+                "fixture_set": "pauses" if cfg.pauses else "default",
                 "fixture_count": len(self.fixtures),
                 "seed": cfg.seed,
                 "gap_ms": cfg.gap_ms,
@@ -458,7 +465,31 @@ class BenchRunner:
             "machine": machine,
             "warmup": warmup,
             "runs": runs,
+            **extra,
         }
+
+    async def _pause_numbers(
+        self, runs: list[dict[str, Any]], server_models: Any
+    ) -> dict[str, Any]:
+        """After the sessions (and the spawned server's stop): one offline pass per
+        fixture used, then each run's pause summary (into its ``summary``)."""
+        used = {t["fixture"] for run in runs for t in run["turns"]}
+        fixtures = [f for f in self.fixtures if f.name in used]
+        offline: dict[str, Any] | None = None
+        if self.cfg.offline:
+            self.progress(f"offline pass: {len(fixtures)} fixture(s), beam 5, whole files")
+            offline = await asyncio.to_thread(
+                offline_pass,
+                fixtures,
+                server_models=server_models if isinstance(server_models, dict) else None,
+                config_file=self.cfg.server_config,
+            )
+            if offline.get("skipped"):
+                self.progress(str(offline["skipped"]))
+        info = fixture_info(self.fixtures)
+        for run in runs:
+            run["summary"]["pauses"] = pause_summary(run["turns"], info, offline)
+        return {"pause_fixtures": info, "offline": offline}
 
     async def _warmup(self, api: ServerApi) -> dict[str, Any] | None:
         """Throwaway turns on the shortest answer: first model calls are slow."""
