@@ -19,6 +19,7 @@ from voice_interview.bench.client import (
     TurnRecord,
 )
 from voice_interview.bench.fixtures import FixtureError, load_fixtures, turn_audio
+from voice_interview.bench.runner import assign_fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,6 +69,17 @@ def test_kinds_need_a_manifest_with_such_answers(tmp_path: Path) -> None:
         entry["pauses"][0]["end_s"],
         "",
     )
+
+
+def test_pause_sessions_start_at_different_answers() -> None:
+    fixtures = load_fixtures(pauses.PAUSE_FIXTURES, pauses.PAUSE_KINDS)
+    plain = assign_fixtures(fixtures, 4, len(fixtures), 0)
+    assert all(s == plain[0] for s in plain)  # round robin over 11 of 11: all the same
+    dealt = assign_fixtures(fixtures, 4, len(fixtures), 0, rotate=True)
+    assert dealt[0] == plain[0] and dealt[1] == plain[0][1:] + plain[0][:1]
+    assert all(sorted(f.name for f in s) == sorted(f.name for f in fixtures) for s in dealt)
+    assert len({s[0].name for s in dealt}) == 4
+    assert assign_fixtures(fixtures, 2, 3, 0, rotate=True)[1] == plain[0][1:4]
 
 
 def test_cli_pauses_flags() -> None:

@@ -359,14 +359,18 @@ def machine_info(health: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def assign_fixtures(
-    fixtures: Sequence[Fixture], sessions: int, turns: int, seed: int
+    fixtures: Sequence[Fixture], sessions: int, turns: int, seed: int, *, rotate: bool = False
 ) -> list[list[Fixture]]:
     """Fixtures for each session's turns: a seeded shuffle, dealt round-robin.
 
     Session k of any N gets the same answers, so runs with different N compare.
+    ``rotate`` (the pause set, where every session says every answer): session k takes
+    the shuffle from its k-th answer on, so sessions do not say the same answer at once.
     """
     order = list(fixtures)
     random.Random(seed).shuffle(order)
+    if rotate:
+        return [[order[(k + j) % len(order)] for j in range(turns)] for k in range(sessions)]
     return [[order[(k * turns + j) % len(order)] for j in range(turns)] for k in range(sessions)]
 
 
@@ -508,7 +512,7 @@ class BenchRunner:
     async def _run_n(self, api: ServerApi, n: int, run_index: int) -> dict[str, Any]:
         cfg = self.cfg
         rng = random.Random(cfg.seed * 7919 + n)
-        per_session = assign_fixtures(self.fixtures, n, cfg.turns, cfg.seed)
+        per_session = assign_fixtures(self.fixtures, n, cfg.turns, cfg.seed, rotate=cfg.pauses)
         plans = [self._plans(f, rng) for f in per_session]
         delays = [0.0] + [rng.uniform(0.0, 1.0) for _ in range(n - 1)]
         self.progress(f"N={n}: {n} session(s) x {cfg.turns} turns, mode {cfg.mode}")
