@@ -302,3 +302,23 @@ def test_dev_style_sets_keep_their_pairs_and_ranks(tmp_path: Path) -> None:
     assert result["pairwise_accuracy"] == 1.0  # poor and off_topic are not compared here
     assert result["pairs"]["by_kind"]["poor>off_topic"]["total"] == 0
     assert not math.isnan(result["bottom_below_partial"])
+
+
+def test_caps_are_named_in_the_rows_and_worst_failures(tmp_path: Path) -> None:
+    line = {"id": "c", "question": "Q?", "key_points": ["k"],
+            "answers": [{"label": "good", "text": "g"}, {"label": "partial", "text": "p"}]}
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+
+    class CapsGood:
+        def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+            if answer_text == "g":
+                caps = [{"cap": 18.0, "kind": "contradiction", "reason": "r"}]
+                return EvaluationResult("scored", 18.0, "", [], [], [], {"caps": caps})
+            return EvaluationResult("scored", 40.0, "", [], [], [], {})
+
+    result = run_eval(CapsGood(), load_labelled(path))
+    rows = result["per_question"][0]["answers"]
+    assert rows[0]["caps"] == ["contradiction"] and "caps" not in rows[1]
+    (worst,) = result["worst_failures"]
+    assert (worst["higher_caps"], worst["lower_caps"]) == (["contradiction"], [])

@@ -290,6 +290,9 @@ def run_eval(
             }
             if ans.kind is not None:
                 row["kind"] = ans.kind
+            caps = result.details.get("caps") or []
+            if caps:  # which relevance / stuffing / contradiction caps held the score
+                row["caps"] = [str(c.get("kind")) for c in caps if isinstance(c, dict)]
             rows.append(row)
         kinds, wrong = _pair_stats(scored, pairs)
         len_kinds, _ = _pair_stats(lengths, pairs)
@@ -299,6 +302,7 @@ def run_eval(
                 "id": item.id, "higher": _label(item.answers[i]),
                 "lower": _label(item.answers[j]), "higher_score": rows[i]["score"],
                 "lower_score": rows[j]["score"], "gap": scored[j][1] - scored[i][1],
+                "higher_caps": rows[i].get("caps", []), "lower_caps": rows[j].get("caps", []),
                 "lower_text": item.answers[j].text,
             })
         labels = [label for label, _ in scored]
@@ -431,9 +435,13 @@ def format_report(result: dict[str, Any], worst: int = 10) -> str:
     if result["worst_failures"]:
         lines.append(f"worst mis-ranked pairs (of {len(result['errors'])}):")
         for f in result["worst_failures"][:worst]:
+            caps = "".join(
+                f" [{side} capped: {', '.join(f[side + '_caps'])}]"
+                for side in ("higher", "lower") if f[side + "_caps"]
+            )
             lines.append(
                 f"  {f['id']}: {f['higher']} {f['higher_score']} <= {f['lower']}"
-                f" {f['lower_score']}"
+                f" {f['lower_score']}{caps}"
             )
     return "\n".join(lines)
 
