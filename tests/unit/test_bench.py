@@ -269,6 +269,7 @@ class _FakeConn:
     ) -> None:
         self.finals: dict[str, Received] = {}
         self.resumed: list[Received] = []
+        self.cancels: list[Received] = []
         # Frame counts at which the server ends the turn mid-answer (it sends the next
         # question), and, for the first of a pair, takes it back (turn_resumed).
         self.early = early

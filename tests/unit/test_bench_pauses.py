@@ -188,6 +188,7 @@ def _pause_turns() -> list[dict[str, Any]]:
             fixture="short.wav",
             wer=1.2,
             resumes=1,
+            barge_ins=1,
             cut_early=False,
             early_ends=[{"at_ms": 1500, "taken_back": True}],
         ),
@@ -219,7 +220,7 @@ OFFLINE = {
 
 def test_pause_summary_per_fixture_and_mean() -> None:
     s = pauses.pause_summary(_pause_turns(), INFO, OFFLINE)
-    assert s["taken_back"] == 1 and s["cut_not_taken_back"] == 1
+    assert s["taken_back"] == 1 and s["cut_not_taken_back"] == 1 and s["barge_ins"] == 1
     # "I would use a log." went with the cut into the next answer
     assert s["misattributed_words"] == 5
     wal, short = s["fixtures"]["wal.wav"], s["fixtures"]["short.wav"]
@@ -254,7 +255,7 @@ def test_format_pause_table() -> None:
     lines = table.splitlines()
     assert "ends taken back 1, cut and not taken back 1, words misattributed" in lines[0]
     wal = next(line for line in lines if line.strip().startswith("wal.wav"))
-    assert wal.split() == ["wal.wav", "pauses", "1", "0", "1", "5", "0.450", "0.100", "4.50"]
+    assert wal.split() == ["wal.wav", "pauses", "1", "0", "1", "0", "5", "0.450", "0.100", "4.50"]
     short = next(line for line in lines if line.strip().startswith("short.wav"))
     assert short.split()[-3:] == ["1.200", "0.000", "inf"]
     mean = next(line for line in lines if line.strip().startswith("mean (2 fixtures)"))
@@ -326,3 +327,5 @@ async def test_early_ends_record_where_and_whether_taken_back() -> None:
         assert end["taken_back"] is taken_back
         assert end["at_ms"] == pytest.approx(9 * 20, abs=30)  # sent with the 10th frame
         assert report.turn_to_dict(rec, 0.0)["early_ends"] == rec.early_ends
+        events = [(e["type"], e["question_id"], e["reason"]) for e in rec.resume_events]
+        assert events == ([("turn_resumed", "q1", "continued")] if taken_back else [])

@@ -389,6 +389,9 @@ class TurnRecord:
     # answer's audio it came (ms from the answer's first frame) and whether it was taken
     # back (a turn_resumed, continued, for this answer before the next such end).
     early_ends: list[dict[str, Any]] = field(default_factory=list)
+    # Every turn_resumed and question_audio_cancel while the candidate spoke this answer:
+    # {"at_ms" (from the answer's first frame), "type", "question_id", "reason"}.
+    resume_events: list[dict[str, Any]] = field(default_factory=list)
     resumes: int = 0  # ends mid-answer that the server took back (turn_resumed, continued)
     barge_ins: int = 0  # turn_resumed for a barge-in during this answer
     failure: str | None = None
@@ -627,6 +630,16 @@ class CandidateSession:
                 ),
             }
             for k, t in enumerate(early)
+        ]
+        rec.resume_events = [
+            {
+                "at_ms": round((r.t - start) * 1000.0),
+                "type": r.type,
+                "question_id": r.data.get("question_id"),
+                "reason": r.data.get("reason"),
+            }
+            for r in sorted([*conn.resumed, *conn.cancels], key=lambda r: r.t)
+            if start <= r.t <= spoke_until
         ]
         rec.resumes = len(resumed)
         rec.barge_ins = sum(

@@ -175,6 +175,7 @@ def pause_summary(
                 "turns": 0,
                 "finals": 0,
                 "resumes": 0,
+                "barge_ins": 0,
                 "cut": 0,
                 "misattributed": 0,
                 "misattributed_words": [],
@@ -183,6 +184,7 @@ def pause_summary(
         )
         row["turns"] += 1
         row["resumes"] += int(t.get("resumes") or 0)
+        row["barge_ins"] += int(t.get("barge_ins") or 0)
         row["cut"] += 1 if t.get("cut_early") else 0
         words = mis.get((int(t.get("session", 0)), int(t.get("turn", 0))), [])
         row["misattributed"] += len(words)
@@ -224,6 +226,7 @@ def pause_summary(
     return {
         "taken_back": sum(r["resumes"] for r in per.values()),
         "cut_not_taken_back": sum(r["cut"] for r in per.values()),
+        "barge_ins": sum(r["barge_ins"] for r in per.values()),
         "misattributed_words": sum(r["misattributed"] for r in per.values()),
         "fixtures": dict(sorted(per.items())),
         "early_ends": ends,
@@ -258,15 +261,16 @@ def format_pause_table(s: Mapping[str, Any]) -> str:
     """The pause part of a run's table: per fixture, the mean, the ends mid-answer."""
     lines = [
         f"  pause fixtures: ends taken back {s['taken_back']}, cut and not taken back"
-        f" {s['cut_not_taken_back']}, words misattributed {s['misattributed_words']}",
-        f"  {'fixture':<28}{'kind':<12}{'turns':>6}{'resumes':>8}{'cut':>5}{'misattr':>8}"
-        f"{'final WER':>10}{'offline':>9}{'ratio':>7}",
+        f" {s['cut_not_taken_back']}, words misattributed {s['misattributed_words']},"
+        f" barge-ins {s.get('barge_ins', 0)}",
+        f"  {'fixture':<28}{'kind':<12}{'turns':>6}{'resumes':>8}{'cut':>5}{'barge':>6}"
+        f"{'misattr':>8}{'final WER':>10}{'offline':>9}{'ratio':>7}",
     ]
     for name, r in s["fixtures"].items():
         lines.append(
             f"  {name:<28}{r['kind'] or '-':<12}{r['turns']:>6}{r['resumes']:>8}{r['cut']:>5}"
-            f"{r['misattributed']:>8}{_w(r['final_wer']):>10}{_w(r['offline_wer']):>9}"
-            f"{_r(r['ratio'], r['final_wer'], r['offline_wer']):>7}"
+            f"{r.get('barge_ins', 0):>6}{r['misattributed']:>8}{_w(r['final_wer']):>10}"
+            f"{_w(r['offline_wer']):>9}{_r(r['ratio'], r['final_wer'], r['offline_wer']):>7}"
         )
     w = s["wer"]
     goal = (
@@ -275,7 +279,7 @@ def format_pause_table(s: Mapping[str, Any]) -> str:
         else f" (goal <= {w['goal']:.1f}x: {'met' if w['met'] else 'NOT met'})"
     )
     lines.append(
-        f"  {'mean (' + str(w['fixtures']) + ' fixtures)':<67}{_w(w['mean_final']):>10}"
+        f"  {'mean (' + str(w['fixtures']) + ' fixtures)':<73}{_w(w['mean_final']):>10}"
         f"{_w(w['mean_offline']):>9}{_r(w['ratio'], w['mean_final'], w['mean_offline']):>7}" + goal
     )
     off = s.get("offline")

@@ -153,6 +153,7 @@ def turn_to_dict(rec: TurnRecord, epoch: float) -> dict[str, Any]:
         "send_lag_ms": {k: v for k, v in stats(lags).items() if k != "n"},
         "cut_early": rec.cut_early,
         "early_ends": [dict(e) for e in rec.early_ends],
+        "resume_events": [dict(e) for e in rec.resume_events],
         "resumes": rec.resumes,
         "barge_ins": rec.barge_ins,
         "failure": rec.failure,
