@@ -65,6 +65,9 @@ class Settings:
     # outside that window is a barge-in.
     continuation_window_ms: int = 2000
     continuation_min_speech_ms: int = 300
+    # Take the question's own audio back out of the microphone input (audio/echo.py), so
+    # a speaker next to the mic is not heard as the candidate going on or barging in.
+    echo_guard: bool = True
     # A finished sentence still gets the long wait when the turn model (Smart Turn, which
     # hears the voice) gives a finished turn less than this probability; 0 ignores it.
     smart_turn_veto_below: float = 0.1

@@ -77,7 +77,8 @@ async def test_kill_restart_resume_and_nothing_committed_is_lost(
                 report = await r.json()
         answers = report["answers"]
         assert answers[0]["transcript"].startswith("I would first measure")
-        assert "endpoint" in answers[1]["transcript"].lower()  # recovered from stored audio
+        # Recovered from stored audio (tiny.en hears "endpoint" or "end point").
+        assert "endpoint" in answers[1]["transcript"].lower().replace(" ", "")
         for item in answers:
             assert item["evaluation"]["status"] == "scored", item
         # The kill left work behind (q1's evaluation at least), and the restart did it.

@@ -131,6 +131,18 @@ async def test_the_window_closes_on_the_server_clock_when_no_audio_comes() -> No
     assert clock.turn.window(clock.now + 2.1, WINDOW_MS, MIN_SPEECH_MS) is Window.CLOSED
 
 
+async def test_the_window_stays_open_while_the_next_question_plays() -> None:
+    clock = Clock(make_turn())
+    speak_then_end(clock)
+    clock.feed(silence(3.0))
+    turn = clock.turn
+    assert turn.window(clock.now, WINDOW_MS, MIN_SPEECH_MS, question_playing=True) is Window.OPEN
+    clock.feed(SPEECH[3 * RATE : 5 * RATE])
+    assert turn.window(clock.now, WINDOW_MS, MIN_SPEECH_MS, question_playing=True) is (
+        Window.RESUME
+    )
+
+
 async def test_a_click_in_the_window_does_not_take_the_end_back() -> None:
     clock = Clock(make_turn())
     speak_then_end(clock)

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from voice_interview import protocol as p
 from voice_interview.audio.codecs import AudioDecodeError, make_decoder
+from voice_interview.audio.echo import EchoGuard
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
 from voice_interview.domain.scoring import OverallScore
@@ -84,6 +85,8 @@ class InterviewSession:
             short_answer_ms=s.end_of_turn_short_answer_ms,
             min_turn_probability=s.smart_turn_veto_below,
         )
+        # The question's own audio coming back through a speaker is not the candidate.
+        self.echo = EchoGuard() if s.echo_guard else None
         self._timer: asyncio.Task[None] | None = None
         self._stall: asyncio.Task[None] | None = None
         self._turn: Turn | None = None  # the open answer
@@ -221,6 +224,8 @@ class InterviewSession:
             return None
         if not block.cancelled:
             playback.started_at = started
+            if self.echo is not None:
+                self.echo.reference(speech.pcm, started, speech.sample_rate)
         return started
 
     def _reopened_elsewhere(self, question: QuestionRow) -> bool:
@@ -245,6 +250,8 @@ class InterviewSession:
             return None
         playback.block.cancelled = True
         self._playing = None
+        if self.echo is not None:
+            self.echo.cancel(now)
         await self.send(p.QuestionAudioCancelMsg(playback.question_id))
         return playback
 
@@ -373,6 +380,8 @@ class InterviewSession:
             return
         if pcm.size == 0 or self.status != InterviewStatus.IN_PROGRESS:
             return  # paused or finished: audio is dropped on purpose
+        if self.echo is not None:
+            pcm = self.echo.process(pcm, arrived)
         if self._ended is not None and await self._listen_for_continuation(pcm, arrived):
             return
         turn = self._accepting_audio()
@@ -398,7 +407,10 @@ class InterviewSession:
 
     def _window_of(self, turn: Turn, now: float) -> Window:
         return turn.window(
-            now, self.settings.continuation_window_ms, self.settings.continuation_min_speech_ms
+            now,
+            self.settings.continuation_window_ms,
+            self.settings.continuation_min_speech_ms,
+            question_playing=self._playing is not None and self._playing.playing(now),
         )
 
     def open_window(self, turn: Turn) -> None:
@@ -424,6 +436,8 @@ class InterviewSession:
         self._answered.discard(turn.question.id)
         turn.settle(False)
         turn.reopen()
+        # The continuation is new speech: until its first pause decides, the long wait.
+        turn.segmenter.end_silence_ms = self.settings.end_of_turn_unfinished_ms
         self._turn = turn
         self.log.info(
             "end of turn taken back",

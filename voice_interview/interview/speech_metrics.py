@@ -134,9 +134,10 @@ def voiced_chunks(
     return chunks
 
 
-def timeline_of(segmenter: TurnSegmenter) -> dict[str, Any]:
-    """What to store beside the transcript so stored-audio times map back to the answer."""
-    segments = segmenter.segments_ms
+def timeline_of(segmenter: TurnSegmenter, end_segment: int | None = None) -> dict[str, Any]:
+    """What to store beside the transcript so stored-audio times map back to the answer
+    (of segments up to ``end_segment``, as ``voiced_audio(0, end_segment)`` cuts them)."""
+    segments = segmenter.segments_ms[:end_segment]
     return {
         "segments_ms": [[a, b] for a, b in segments],
         "chunks_ms": [

@@ -5,10 +5,11 @@ is fed audio and returns events, and the session acts on them.
 Taking back an early end. After its end a turn stays listening for a short window
 (``continuation_window_ms``, on the later of the input audio's clock and the server's,
 so a client that streams faster than real time or stops sending frames is judged the
-same as one in real time). Speech there that lasts ``continuation_min_speech_ms`` is the
-candidate going on after a thinking pause: the session reopens the turn, and the new
-speech lands in the same answer, in the same segmenter, so the final pass hears the
-whole answer with nothing lost at the cut.
+same as one in real time), and for as long as the next question is being spoken.
+Speech there that lasts ``continuation_min_speech_ms`` is the candidate going on after a
+thinking pause: the session reopens the turn, and the new speech lands in the same
+answer, in the same segmenter, so the final pass hears the whole answer with nothing
+lost at the cut.
 """
 
 from __future__ import annotations
@@ -167,8 +168,13 @@ class Turn:
     def ended(self) -> bool:
         return self._ended_at is not None
 
-    def window(self, now: float, window_ms: int, min_speech_ms: int) -> Window:
-        """After the end: is the candidate going on, still might, or done?"""
+    def window(
+        self, now: float, window_ms: int, min_speech_ms: int, *, question_playing: bool = False
+    ) -> Window:
+        """After the end: is the candidate going on, still might, or done? The window is
+        open for ``window_ms`` after the end, and for as long as the next question is
+        still being spoken (a candidate cannot answer a question not yet heard, so
+        speech over it goes on with the answer before)."""
         if self._ended_at is None:
             return Window.OPEN
         if self._window_closed:
@@ -181,7 +187,7 @@ class Turn:
             return Window.OPEN  # a continuation starting: wait for it to last
         audio_ms = seg.received_ms - self._ended_audio_ms
         wall_ms = (now - self._ended_at) * 1000.0
-        if max(audio_ms, wall_ms) < window_ms:
+        if question_playing or max(audio_ms, wall_ms) < window_ms:
             return Window.OPEN
         self._window_closed = True
         return Window.CLOSED

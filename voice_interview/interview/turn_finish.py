@@ -57,6 +57,14 @@ class TurnFinisher:
         heard = turn.decision.inputs.text if turn.decision is not None else None
         return is_repeat_request(heard or turn.last_interim_text, turn.segmenter.speech_ms)
 
+    def _continuation_asks_for_repeat(self, turn: Turn) -> bool:
+        """The speech since the answer was reopened only asks to hear the question again."""
+        cut = turn.resumed_at_segment
+        if cut is None or turn.decision is None:
+            return False
+        said_ms = sum(b - a for a, b in turn.segmenter.segments_ms[cut:])
+        return is_repeat_request(turn.decision.inputs.text, said_ms)
+
     async def finish_turn(
         self, turn: Turn, reason: str, text_answer: str | None
     ) -> Coroutine[Any, Any, None] | None:
@@ -69,19 +77,26 @@ class TurnFinisher:
             s.log.info("the candidate asked to hear the question again")
             await s.ask(question, new_turn=True)
             return None
-        audio = seg.voiced_audio() if heard else None
+        audio, speech_ms, timeline = None, seg.speech_ms, None
+        if heard:
+            # A continuation that only asked for the next question again is dropped: the
+            # answer stands as it was, and that question is asked again anyway.
+            cut = turn.resumed_at_segment if self._continuation_asks_for_repeat(turn) else None
+            audio = seg.voiced_audio(0, cut)
+            # Where the voiced audio came from in the turn (for pauses and clip times).
+            timeline = timeline_of(seg, cut)
+            if cut is not None:
+                speech_ms = sum(b - a for a, b in seg.segments_ms[:cut])
         if text_answer is not None:
             source, text = "text", text_answer.strip()
         elif audio is not None:
             source, text = "voice", ""
         else:
             source, text = "none", ""
-        # Where the voiced audio came from in the turn (for pauses and clip times).
-        timeline = timeline_of(seg) if audio is not None else None
         fields: dict[str, Any] = {
             "transcript": text,
             "end_reason": reason,
-            "speech_ms": seg.speech_ms,
+            "speech_ms": speech_ms,
             "stt": {"status": "pending", "timeline": timeline} if audio is not None else {},
             "audio": pcm_bytes(audio) if audio is not None else None,
             "audio_format": PCM_FORMAT,
@@ -107,7 +122,7 @@ class TurnFinisher:
             source,
             text,
             audio,
-            seg.speech_ms,
+            speech_ms,
             timeline,
             reason,
             t_end,
