@@ -450,3 +450,10 @@ def _small_stream(fmt: str) -> bytes:
     if fmt not in _STREAMS:
         _STREAMS[fmt] = mux_opus(fmt, tone(16000, 0.5))
     return _STREAMS[fmt]
+
+
+def test_the_codecs_implement_exactly_the_wire_encodings() -> None:
+    from voice_interview import protocol
+
+    assert INPUT_ENCODINGS == protocol.INPUT_ENCODINGS
+    assert OUTPUT_ENCODINGS == protocol.OUTPUT_ENCODINGS
