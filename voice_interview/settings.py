@@ -91,6 +91,28 @@ class Settings:
     log_level: str = "INFO"
     # Loads models at startup; tests of the HTTP layer alone may switch it off.
     load_models: bool = True
+    # Remote inference (docs/REMOTE_INFERENCE.md). An OpenAI-compatible server's base URL
+    # (http://host:8000/v1): evaluations and CV analyses go there, no local LLM is loaded.
+    llm_url: str = ""
+    llm_remote_model: str = ""  # the "model" sent; empty: the first one the server lists
+    # json_object: {"type": "json_object", "schema": ...} (llama-cpp-python's server,
+    # llama.cpp's); json_schema: OpenAI's {"type": "json_schema", ...} (vLLM, OpenAI).
+    llm_response_format: str = "json_object"
+    llm_api_key: str = ""  # sent as a Bearer token when set
+    llm_timeout_s: float = 60.0  # one request, connect to last byte
+    llm_max_in_flight: int = 4  # requests this process has open to the server at once
+    # Final transcription passes (whole answers) go to <stt_url>/audio/transcriptions;
+    # interims and end-of-turn checks stay on the local model (their latency is the turn's).
+    stt_url: str = ""
+    stt_remote_model: str = "whisper-1"
+    stt_api_key: str = ""
+    stt_timeout_s: float = 30.0
+    stt_max_in_flight: int = 4
+    # When the STT server still fails after the retries: a full pass on the local model.
+    stt_remote_fallback: bool = True
+    # Both: retries after a connection error, 408, 429 or 5xx, waiting backoff * 2^n.
+    remote_retries: int = 2
+    remote_backoff_s: float = 0.5
 
     @property
     def all_admin_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from voice_interview.settings import Settings
 if TYPE_CHECKING:
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
+    from voice_interview.engines.remote_llm import RemoteLLM, RemoteModel
     from voice_interview.engines.stt import SpeechToText
     from voice_interview.engines.tts import PiperTTS, Speech
     from voice_interview.engines.turn_detect import TurnDetector
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 class Engines:
     stt: SpeechToText
     tts: PiperTTS
-    llm: LocalLLM | None
+    llm: LocalLLM | RemoteLLM | None
     embedder: Embedder
     turn: TurnDetector
     load_s: dict[str, float] = field(default_factory=dict)
@@ -63,8 +64,10 @@ class Engines:
             tts = self.tts
             self.tts_queue.submit_sync(lambda: tts.synthesize(text), priority)
 
-    def model_files(self) -> dict[str, ModelFile]:
-        files = {
+    def model_files(self) -> dict[str, ModelFile | RemoteModel]:
+        """Each role's model; a remote one (VI_LLM_URL, VI_STT_URL) as its server names it,
+        and then the local STT model that quick passes use as ``stt_quick``."""
+        files: dict[str, ModelFile | RemoteModel] = {
             "stt": self.stt.model_info,
             "tts": self.tts.model_info,
             "embed": self.embedder.model_info,
@@ -72,6 +75,9 @@ class Engines:
         }
         if self.llm is not None:
             files["llm"] = self.llm.model_info
+        quick = getattr(self.stt, "quick_model_info", None)
+        if isinstance(quick, ModelFile):
+            files["stt_quick"] = quick
         return files
 
     def close(self) -> None:
@@ -79,16 +85,45 @@ class Engines:
             q.close()
 
 
+def local_roles(settings: Settings) -> tuple[str, ...]:
+    """The roles whose model file this node loads: not the LLM when VI_LLM_URL is set.
+    (STT stays: with VI_STT_URL only full passes go to the server, quick passes need it.)"""
+    roles = ("stt", "llm", "tts", "embed", "turn")
+    return tuple(r for r in roles if not (r == "llm" and settings.llm_url))
+
+
 def resolve_all(settings: Settings) -> dict[str, ModelFile]:
-    """Resolve every model file (fails fast, with one clear line, before anything loads)."""
-    return {role: resolve_model(role, settings) for role in ("stt", "llm", "tts", "embed", "turn")}
+    """Resolve every model file this node loads (fails fast, with one clear line, before
+    anything loads)."""
+    return {role: resolve_model(role, settings) for role in local_roles(settings)}
+
+
+def llm_engine(settings: Settings) -> LocalLLM | RemoteLLM:
+    """The LLM the settings ask for: the server at VI_LLM_URL, else the local model."""
+    if settings.llm_url:
+        from voice_interview.engines.remote_llm import RemoteLLM
+
+        return RemoteLLM(settings)
+    from voice_interview.engines.llm import LocalLLM
+
+    return LocalLLM(resolve_model("llm", settings), settings)
+
+
+def stt_engine(settings: Settings, model: ModelFile) -> SpeechToText:
+    """Speech to text on ``model``; with VI_STT_URL its full passes go to that server."""
+    if settings.stt_url:
+        from voice_interview.engines.remote_stt import RemoteSpeechToText
+
+        return RemoteSpeechToText(model, settings)
+    from voice_interview.engines.stt import SpeechToText
+
+    return SpeechToText(model, settings)
 
 
 def load_engines(settings: Settings) -> Engines:
-    """Load every model. Raises ModelNotFoundError naming the setting and path."""
+    """Load every model. Raises ModelNotFoundError naming the setting and path (or the
+    server's URL, for a remote LLM that cannot be asked which model it serves)."""
     from voice_interview.engines.embed import Embedder
-    from voice_interview.engines.llm import LocalLLM
-    from voice_interview.engines.stt import SpeechToText
     from voice_interview.engines.tts import PiperTTS
     from voice_interview.engines.turn_detect import TurnDetector
 
@@ -96,13 +131,13 @@ def load_engines(settings: Settings) -> Engines:
     load_s: dict[str, float] = {}
 
     t = time.monotonic()
-    stt = SpeechToText(files["stt"], settings)
+    stt = stt_engine(settings, files["stt"])
     load_s["stt"] = time.monotonic() - t
     t = time.monotonic()
     tts = PiperTTS(files["tts"], settings)
     load_s["tts"] = time.monotonic() - t
     t = time.monotonic()
-    llm = LocalLLM(files["llm"], settings)
+    llm = llm_engine(settings)
     load_s["llm"] = time.monotonic() - t
     t = time.monotonic()
     embedder = Embedder(files["embed"])

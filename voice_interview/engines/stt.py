@@ -13,6 +13,8 @@ import numpy as np
 if TYPE_CHECKING:
     from faster_whisper.tokenizer import Tokenizer
 
+    from voice_interview.engines.remote_llm import RemoteModel
+
 from voice_interview.engines.models import ModelFile, ModelNotFoundError
 from voice_interview.settings import Settings
 
@@ -89,11 +91,12 @@ class SpeechToText:
     """One faster-whisper model per process (two CTranslate2 workers, so a full pass and a
     quick pass can run at once). Blocking; run through an EngineQueue."""
 
-    def __init__(self, model: ModelFile, settings: Settings) -> None:
+    def __init__(self, model: ModelFile, settings: Settings, *, num_workers: int = 2) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
 
-        self.model_info = model
+        # The model behind final transcripts (remote_stt.py's is on a server).
+        self.model_info: ModelFile | RemoteModel = model
         try:
             self._model = WhisperModel(
                 str(model.path),
@@ -103,8 +106,9 @@ class SpeechToText:
                 # the cores the LLM and the turn model share (tiny.en's quick pass took 211 ms
                 # on 4 threads, 89 ms on 1, on 2 cores). Half the cores, as for the LLM.
                 cpu_threads=settings.stt_cpu_threads or max(1, (os.cpu_count() or 2) // 2),
-                # Two workers: full passes and quick passes run on their own threads at once.
-                num_workers=2,
+                # Two workers: full passes and quick passes run on their own threads at once
+                # (one where full passes go to a server: remote_stt.py).
+                num_workers=num_workers,
             )
         except (RuntimeError, ValueError, OSError) as e:
             raise ModelNotFoundError(
