@@ -113,6 +113,13 @@ class Settings:
     # Both: retries after a connection error, 408, 429 or 5xx, waiting backoff * 2^n.
     remote_retries: int = 2
     remote_backoff_s: float = 0.5
+    # Several nodes on one database (docs/SCALING.md). An interview is driven by the node
+    # holding its lease, renewed every lease_ttl_s / 3 while its socket is open; a node
+    # that stops answering loses it (and its claims on answer jobs) after lease_ttl_s.
+    lease_ttl_s: float = 15.0
+    # How often a node looks for answer jobs (transcriptions, evaluations) that nobody
+    # holds, such as those left by a node that stopped.
+    job_poll_s: float = 5.0
 
     @property
     def all_admin_keys(self) -> list[str]:
