@@ -151,3 +151,44 @@ def test_graded_labels_and_split_load_and_rank(tmp_path: Path) -> None:
     assert result["strong_vs_partial_accuracy"] == 1.0
     # only the adversarial answer (60) is mis-ranked: above partial and poor
     assert sorted(result["errors"]) == ["g-1: partial<=adversarial", "g-1: poor<=adversarial"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd rather not guess on something like this.",
+        "Honestly I couldn't explain it, I've only ever watched someone else do it.",
+        "Sorry, could you give me a different question? This one is not for me.",
+        "I'm not familiar with disk quotas at all, so I'll pass on this one.",
+        "Hmm. I've been trying to think while you asked, and I'm drawing a complete blank. "
+        "Our ops team always handled the servers, I only ever wrote the application code, "
+        "so I never saw what they did when a machine ran out of space. Sorry about that.",
+        "I don't have a good example of that, to be honest.",
+    ],
+)
+def test_declared_non_answers_score_zero_and_count(embedder: Embedder, text: str) -> None:
+    result = Evaluator(None, embedder).evaluate(QUESTION, text)
+    assert result.status == "scored" and result.score == 0.0
+    assert result.details["non_answer"]["kind"] == "declined"
+    assert result.details["caps"][0]["kind"] == "non_answer"
+
+
+def test_a_hedge_followed_by_an_attempt_is_an_answer(embedder: Embedder) -> None:
+    text = (
+        "I don't know the exact command, but I'd check which directories use the space "
+        "with du before deleting anything, then rotate and compress the logs."
+    )
+    result = Evaluator(None, embedder).evaluate(QUESTION, text)
+    assert "non_answer" not in result.details
+    assert result.score is not None and result.score > 20
+
+
+def test_declining_words_quoted_or_beside_covered_key_points_are_not_a_non_answer() -> None:
+    from voice_interview.interview.non_answer import declined, detect_declared
+
+    assert declined("Managers hate hearing 'I don't know', so I give a number.") == []
+    assert declined("I'd rather not create friction in the team.") == []
+    assert declined("No idea, sorry.") == ["No idea"]
+    assert detect_declared("I don't know, let's move on.", coverage=0.0) is not None
+    # a reply that declines once but covers the rubric is judged as an answer
+    assert detect_declared("I don't know, let's move on.", coverage=0.5) is None

@@ -320,6 +320,9 @@ class Evaluator:
             base_details["truncated_to_words"] = MAX_WORDS
         answer = strip_disfluencies(answer)
         assessment = assess(question.text, list(question.key_points), answer, self.embedder)
+        declined = non_answer.detect_declared(answer, assessment.coverage)
+        if declined is not None:
+            return _non_answer_result(question, declined, base_details)
         scored = content_score(assessment, question.question_type)
         capped, caps = apply_caps(
             scored.score, assessment, answer, question.question_type
