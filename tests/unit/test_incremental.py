@@ -16,7 +16,7 @@ import pytest
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.engines.queue import PRIORITY_TURN, EngineQueue
 from voice_interview.engines.stt import QuickTranscript, Transcript
-from voice_interview.interview.incremental import IncrementalTranscript
+from voice_interview.interview.session.incremental import IncrementalTranscript
 
 RATE = 16000
 

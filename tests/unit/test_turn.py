@@ -18,9 +18,9 @@ for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents
 from audio_helpers import load_fixture  # noqa: E402
 
 from voice_interview.audio.vad import TurnSegmenter  # noqa: E402
-from voice_interview.interview.incremental import IncrementalTranscript  # noqa: E402
-from voice_interview.interview.repeat_request import is_repeat_request  # noqa: E402
-from voice_interview.interview.turn import (  # noqa: E402
+from voice_interview.interview.session.incremental import IncrementalTranscript  # noqa: E402
+from voice_interview.interview.session.repeat_request import is_repeat_request  # noqa: E402
+from voice_interview.interview.session.turn import (  # noqa: E402
     AnswerTooLong,
     EndOfTurn,
     InterimDue,
@@ -30,7 +30,7 @@ from voice_interview.interview.turn import (  # noqa: E402
     TurnEvent,
     Window,
 )
-from voice_interview.interview.turn_end import (  # noqa: E402
+from voice_interview.interview.session.turn_end import (  # noqa: E402
     EndOfTurnInputs,
     EndOfTurnPolicy,
     key_point_coverage,

@@ -17,7 +17,7 @@ from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.engines.models import ModelFile, ModelNotFoundError, resolve_model
 from voice_interview.engines.stt import SpeechToText
 from voice_interview.engines.turn_detect import TurnDetector, _mel_filters, log_mel_features
-from voice_interview.interview.turn_end import MIN_LAST_WORD_PROBABILITY, sentence_complete
+from voice_interview.interview.session.turn_end import MIN_LAST_WORD_PROBABILITY, sentence_complete
 from voice_interview.settings import Settings
 
 RATE = 16000
@@ -135,8 +135,8 @@ def _pause_verdicts(
     """The server's end-of-turn check at every pause of a fixture, as (time s, wait ms):
     the quick pass over the last 6 s of voiced audio and Smart Turn over the last 8 s as
     received, fed to the same policy with the default settings."""
-    from voice_interview.interview.turn_check import END_CHECK_WORDS_S
-    from voice_interview.interview.turn_end import end_silence_ms
+    from voice_interview.interview.session.turn_check import END_CHECK_WORDS_S
+    from voice_interview.interview.session.turn_end import end_silence_ms
 
     settings = Settings()
     pcm = np.concatenate([load_fixture(name), np.zeros(RATE, dtype=np.int16)])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice_interview.interview.turn_end import end_silence_ms, sentence_complete
+from voice_interview.interview.session.turn_end import end_silence_ms, sentence_complete
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from voice_interview.interview.services import Ears, SessionServices
+from voice_interview.interview.session.services import Ears, SessionServices
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.metrics import Metrics
 from voice_interview.settings import Settings
@@ -15,8 +15,8 @@ from voice_interview.store.repository import Repository
 if TYPE_CHECKING:
     from voice_interview.engines.registry import Engines
     from voice_interview.engines.tts import Speech
-    from voice_interview.interview.conductor import InterviewSession
     from voice_interview.interview.evaluations import EvaluationService
+    from voice_interview.interview.session.session import InterviewSession
     from voice_interview.interview.transcription import AnswerTranscriber
 
 

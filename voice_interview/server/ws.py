@@ -10,7 +10,7 @@ import uuid
 from aiohttp import WSMessage, WSMsgType, web
 
 from voice_interview import protocol as p
-from voice_interview.interview.conductor import InterviewSession
+from voice_interview.interview.session.session import InterviewSession
 from voice_interview.server.rest import ctx_of
 from voice_interview.store.repository import NotFoundError
 

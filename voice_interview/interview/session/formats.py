@@ -13,7 +13,7 @@ from voice_interview.audio.codecs import (
     make_encoder,
 )
 from voice_interview.engines.tts import Speech
-from voice_interview.interview.outbound import Outbound
+from voice_interview.interview.session.outbound import Outbound
 from voice_interview.store.tables import QuestionRow
 
 

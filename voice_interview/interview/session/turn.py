@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from voice_interview.audio.vad import TurnSegmenter
-from voice_interview.interview.incremental import IncrementalTranscript
-from voice_interview.interview.turn_end import EndOfTurnDecision
+from voice_interview.interview.session.incremental import IncrementalTranscript
+from voice_interview.interview.session.turn_end import EndOfTurnDecision
 from voice_interview.store.tables import QuestionRow
 
 RATE = 16000

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from voice_interview.engines.queue import PRIORITY_TURN, StaleWorkError
 from voice_interview.engines.turn_detect import WINDOW_S as TURN_MODEL_WINDOW_S
-from voice_interview.interview.turn import Turn
-from voice_interview.interview.turn_end import EndOfTurnInputs, key_point_coverage
+from voice_interview.interview.session.turn import Turn
+from voice_interview.interview.session.turn_end import EndOfTurnInputs, key_point_coverage
 
 if TYPE_CHECKING:
-    from voice_interview.interview.conductor import InterviewSession
+    from voice_interview.interview.session.session import InterviewSession
 
 # The check hears at most this much of the tail: enough for the last words, at a fixed
 # cost (~0.1 s with tiny.en on one core) however long the tail has grown.

@@ -17,16 +17,16 @@ import numpy.typing as npt
 
 from voice_interview import protocol as p
 from voice_interview.interview.gating import AnswerMeta
-from voice_interview.interview.repeat_request import is_repeat_request
+from voice_interview.interview.session.repeat_request import is_repeat_request
+from voice_interview.interview.session.turn import Turn
 from voice_interview.interview.speech_metrics import timeline_of
 from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
-from voice_interview.interview.turn import Turn
 from voice_interview.store.repository import AlreadyAnsweredError
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
-    from voice_interview.interview.conductor import InterviewSession
+    from voice_interview.interview.session.session import InterviewSession
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class TurnFinisher:
         self, turn: Turn, reason: str, text_answer: str | None
     ) -> Coroutine[Any, Any, None] | None:
         s = self.session
-        s.settle_ended()  # a newer answer ended: the one before it is final
+        s.continuation.settle()  # a newer answer ended: the one before it is final
         seg, question = turn.segmenter, turn.question
         t_end = time.monotonic()
         heard = text_answer is None and seg.heard_speech
@@ -129,7 +129,7 @@ class TurnFinisher:
             turn.last_voice_at(),
         )
         if reason == "vad" and audio is not None:
-            s.open_window(turn)  # an automatic end may be taken back
+            s.continuation.open(turn)  # an automatic end may be taken back
         next_q = s.current_question()
         first_audio_at: float | None = None
         if next_q is not None:
