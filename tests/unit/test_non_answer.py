@@ -192,3 +192,22 @@ def test_declining_words_quoted_or_beside_covered_key_points_are_not_a_non_answe
     assert detect_declared("I don't know, let's move on.", coverage=0.0) is not None
     # a reply that declines once but covers the rubric is judged as an answer
     assert detect_declared("I don't know, let's move on.", coverage=0.5) is None
+
+
+def test_a_list_of_terms_ending_in_a_sentence_is_still_stuffing(embedder: Embedder) -> None:
+    # Enough function words in the closing sentence to pass the function-word share rule
+    stuffed = (
+        "Disk usage, df, du, big directories, log rotation, compression, old artifacts, "
+        "build cache, database files, lsof, deleted open files, process restart, "
+        "monitoring, alert at eighty percent. That is what I would do if the disk is full."
+    )
+    result = Evaluator(None, embedder).evaluate(QUESTION, stuffed)
+    assert result.score is not None and result.score <= 15
+    assert any(
+        c["kind"] == "keyword_stuffing" and "bare terms" in c["reason"]
+        for c in result.details["caps"]
+    )
+    # an answer that enumerates inside sentences is not a list
+    from voice_interview.interview.caps import STUFFING_LIST_SHARE, list_terms
+
+    assert list_terms(GOOD)[1] < STUFFING_LIST_SHARE

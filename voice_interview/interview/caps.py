@@ -8,8 +8,11 @@ the question, and each cap is reported with its reason:
 * ``off_topic``: the answer's most on-topic sentences are far from the question and
   its key points (topicality below OFF_TOPIC_RELEVANCE) and it covers almost none of
   the rubric (coverage below OFF_TOPIC_COVERAGE) -> at most OFF_TOPIC_CAP.
-* ``keyword_stuffing``: a list of terms rather than sentences (function words make up
-  under STUFFING_FUNCTION_SHARE of the words) -> at most STUFFING_CAP.
+* ``keyword_stuffing``: a list of terms rather than sentences: function words make up
+  under STUFFING_FUNCTION_SHARE of the words, or at least STUFFING_MIN_TERMS pieces
+  between commas are bare terms (at most four words, at most one function word) and
+  they hold STUFFING_LIST_SHARE of the words, so a list that ends in one short sentence
+  ("..., pending changes. Offline support.") is still a list -> at most STUFFING_CAP.
 * ``contradiction``: it contradicts more key points than it covers -> at most
   CONTRADICTION_CAP.
 
@@ -18,11 +21,12 @@ Pure and deterministic: the same assessment, the same caps.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from voice_interview.interview.rubric import STOPWORDS, RubricAssessment, words
 
-CAPS_VERSION = "caps-2026.1"
+CAPS_VERSION = "caps-2026.2"
 
 # Topicality (rubric.AnswerSignals.relevance) below which an answer is off topic, per
 # question type: a true story matches a behavioural question's wording loosely (strong
@@ -32,6 +36,8 @@ OFF_TOPIC_COVERAGE = 0.12  # ... when the rubric coverage is also below this
 OFF_TOPIC_CAP = 15.0
 STUFFING_MIN_WORDS = 6
 STUFFING_FUNCTION_SHARE = 0.18
+STUFFING_MIN_TERMS = 8
+STUFFING_LIST_SHARE = 0.6
 STUFFING_CAP = 15.0
 CONTRADICTION_CAP = 18.0
 
@@ -39,6 +45,23 @@ CONTRADICTION_CAP = 18.0
 def _function_share(answer: str) -> float:
     toks = words(answer)
     return sum(1 for t in toks if t in STOPWORDS) / len(toks) if toks else 0.0
+
+
+_LIST_BREAK = re.compile(r"[,;:.!?]+")
+_TERM_WORDS = 4
+
+
+def list_terms(answer: str) -> tuple[int, float]:
+    """(how many pieces between commas and stops are bare terms, their share of the
+    words): "Room, Core Data, SQLite, source of truth" is four terms."""
+    pieces = [words(p) for p in _LIST_BREAK.split(answer)]
+    pieces = [p for p in pieces if p]
+    total = sum(len(p) for p in pieces)
+    terms = [
+        p for p in pieces
+        if len(p) <= _TERM_WORDS and sum(1 for t in p if t in STOPWORDS) <= 1
+    ]
+    return len(terms), (sum(len(p) for p in terms) / total if total else 0.0)
 
 
 def caps_for(
@@ -58,6 +81,7 @@ def caps_for(
             ),
         })
     share = _function_share(answer)
+    n_terms, term_share = list_terms(answer)
     if s.words >= STUFFING_MIN_WORDS and share < STUFFING_FUNCTION_SHARE:
         out.append({
             "cap": STUFFING_CAP,
@@ -65,6 +89,15 @@ def caps_for(
             "reason": (
                 f"a list of terms, not an explanation ({share:.0%} function words, "
                 f"under {STUFFING_FUNCTION_SHARE:.0%})"
+            ),
+        })
+    elif n_terms >= STUFFING_MIN_TERMS and term_share >= STUFFING_LIST_SHARE:
+        out.append({
+            "cap": STUFFING_CAP,
+            "kind": "keyword_stuffing",
+            "reason": (
+                f"a list of terms, not an explanation ({n_terms} bare terms between "
+                f"commas, {term_share:.0%} of the words)"
             ),
         })
     covered = sum(1 for m in a.matches if m.status == "covered")
