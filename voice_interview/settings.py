@@ -95,9 +95,10 @@ class Settings:
     # (http://host:8000/v1): evaluations and CV analyses go there, no local LLM is loaded.
     llm_url: str = ""
     llm_remote_model: str = ""  # the "model" sent; empty: the first one the server lists
-    # json_object: {"type": "json_object", "schema": ...} (llama-cpp-python's server,
-    # llama.cpp's); json_schema: OpenAI's {"type": "json_schema", ...} (vLLM, OpenAI).
-    llm_response_format: str = "json_object"
+    # llama_cpp: response_format {"type": "json_object", "schema": ...} and llama.cpp's
+    # sampling fields as LocalLLM uses them (llama-cpp-python's server, llama.cpp's);
+    # openai: {"type": "json_schema", ...} and OpenAI's fields only (vLLM, OpenAI).
+    llm_dialect: str = "llama_cpp"
     llm_api_key: str = ""  # sent as a Bearer token when set
     llm_timeout_s: float = 60.0  # one request, connect to last byte
     llm_max_in_flight: int = 4  # requests this process has open to the server at once

@@ -31,7 +31,7 @@ from voice_interview.engines.remote_llm import (
     RemoteError,
     RemoteLLM,
     RemoteModel,
-    response_format,
+    request_fields,
 )
 from voice_interview.engines.remote_stt import multipart, to_transcript, wav_bytes
 from voice_interview.settings import Settings, SettingsError, load_settings
@@ -255,6 +255,7 @@ def test_remote_llm_request_and_answer(server: tuple[str, Recorder]) -> None:
         {"role": "system", "content": "sys"}, {"role": "user", "content": "usr"}
     ]
     assert body["response_format"] == {"type": "json_object", "schema": schema}
+    assert body["repeat_penalty"] == 1.0  # as LocalLLM samples (the server's default: 1.1)
     assert (body["max_tokens"], body["temperature"], body["seed"]) == (33, 0.0, 7)
     again = json.loads(rec.requests[2][3])
     assert (again["temperature"], again["seed"]) == (0.5, 3)
@@ -265,25 +266,26 @@ def test_remote_llm_request_and_answer(server: tuple[str, Recorder]) -> None:
         _ = info.sha256
 
 
-def test_remote_llm_json_schema_format_and_named_model(server: tuple[str, Recorder]) -> None:
+def test_remote_llm_openai_dialect_and_named_model(server: tuple[str, Recorder]) -> None:
     url, rec = server
     rec.answer = lambda m, p, b, n: (200, {}, chat_reply("{}"))
-    llm = RemoteLLM(
-        llm_settings(url, llm_remote_model="m1", llm_response_format="json_schema")
-    )
+    llm = RemoteLLM(llm_settings(url, llm_remote_model="m1", llm_dialect="openai"))
     llm.complete_json("s", "u", {"type": "object"}, max_tokens=4)
     assert [r[1] for r in rec.requests] == ["/v1/chat/completions"]  # /models not asked
     body = json.loads(rec.requests[0][3])
     assert body["model"] == "m1"
+    assert "repeat_penalty" not in body  # OpenAI's fields only
     assert body["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": True},
     }
 
 
-def test_unknown_response_format_is_refused() -> None:
-    with pytest.raises(SettingsError, match="VI_LLM_RESPONSE_FORMAT"):
-        response_format("grammar", {})
+def test_unknown_dialect_is_refused() -> None:
+    with pytest.raises(SettingsError, match="VI_LLM_DIALECT"):
+        request_fields("grammar", {})
+    with pytest.raises(SettingsError, match="VI_LLM_DIALECT"):
+        RemoteLLM(Settings(llm_url="http://127.0.0.1:1/v1", llm_dialect="vllm"))
 
 
 def test_cut_short_json_is_closed(server: tuple[str, Recorder]) -> None:

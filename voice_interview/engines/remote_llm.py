@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 # or the server failed (a 5xx includes llama-cpp-python's answer to a malformed request,
 # which is why the error that ends the retries quotes what the server said).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RESPONSE_FORMATS = ("json_object", "json_schema")
+DIALECTS = ("llama_cpp", "openai")
+LOCAL_REPEAT_PENALTY = 1.0  # llama_cpp.Llama.create_chat_completion's default
 _DETAIL_CHARS = 300
 
 
@@ -215,19 +216,26 @@ def _detail(e: urllib.error.HTTPError) -> str:
     return text[:_DETAIL_CHARS] + ("..." if len(text) > _DETAIL_CHARS else "")
 
 
-def response_format(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """The ``response_format`` that asks the server for JSON under ``schema``."""
-    if kind == "json_object":
-        # llama-cpp-python's server (and llama.cpp's): the schema becomes a grammar.
-        return {"type": "json_object", "schema": schema}
-    if kind == "json_schema":
+def request_fields(dialect: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """What asks the server for JSON under ``schema``, in its dialect, and samples as
+    LocalLLM does."""
+    if dialect == "llama_cpp":
+        # llama-cpp-python's server (and llama.cpp's): the schema becomes a grammar. Their
+        # server's repeat_penalty default is 1.1, Llama.create_chat_completion's 1.0: the
+        # same answer as the local model needs the latter.
         return {
-            "type": "json_schema",
-            "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            "response_format": {"type": "json_object", "schema": schema},
+            "repeat_penalty": LOCAL_REPEAT_PENALTY,
+        }
+    if dialect == "openai":
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            }
         }
     raise SettingsError(
-        f"setting llm_response_format (VI_LLM_RESPONSE_FORMAT): {kind!r} is not one of "
-        f"{', '.join(RESPONSE_FORMATS)}"
+        f"setting llm_dialect (VI_LLM_DIALECT): {dialect!r} is not one of {', '.join(DIALECTS)}"
     )
 
 
@@ -239,8 +247,8 @@ class RemoteLLM:
     would. ``model_info`` records the model id the server answered with."""
 
     def __init__(self, settings: Settings) -> None:
-        response_format(settings.llm_response_format, {})  # a bad value fails here
-        self.response_format = settings.llm_response_format
+        request_fields(settings.llm_dialect, {})  # a bad value fails here
+        self.dialect = settings.llm_dialect
         self.endpoint = HttpEndpoint(
             settings.llm_url,
             what="LLM server",
@@ -288,11 +296,11 @@ class RemoteLLM:
                 {"role": "system", "content": system},
                 {"role": "user", "content": user},
             ],
-            "response_format": response_format(self.response_format, schema),
             "max_tokens": max_tokens,
             "temperature": self.temperature if temperature is None else temperature,
             "seed": self.seed if seed is None else seed,
             "stream": False,
+            **request_fields(self.dialect, schema),
         }
         try:
             out = self.endpoint.post_json("chat/completions", body)
