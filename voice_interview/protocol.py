@@ -362,6 +362,18 @@ class ErrorMsg(ServerMessage):
     type: ClassVar[str] = "error"
     code: str
     message: str
+    # Extension: the cause, machine-readable, where one code covers several (REASON_*).
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        if body.get("reason") is None:
+            body.pop("reason", None)
+        return body
+
+
+REASON_IDLE_TIMEOUT = "idle_timeout"  # INVALID_MESSAGE, then close 1000
+REASON_CANCELLED = "cancelled"  # INTERVIEW_NOT_ACTIVE: the interview was cancelled
 
 
 @dataclass(frozen=True)

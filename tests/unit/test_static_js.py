@@ -72,16 +72,21 @@ def test_protocol_constants_match_the_server() -> None:
     got = run_node(
         f"const m = await import({json.dumps((STATIC / 'protocol.js').as_uri())});"
         "console.log(JSON.stringify({close: m.CLOSE, err: m.ERR, resumed: m.RESUMED,"
+        " reason: m.REASON,"
         " actions: [4401, 4404, 4409, 1013, 1000, 1006, 4000].map(m.closeAction),"
-        " cancelled: [m.isCancelled({code: 'INTERVIEW_CANCELLED'}),"
+        " cancelled: [m.isCancelled({code: 'INTERVIEW_NOT_ACTIVE', reason: 'cancelled'}),"
         "  m.isCancelled({code: 'INTERVIEW_NOT_ACTIVE', message: 'this interview was cancelled'}),"
         "  m.isCancelled({code: 'INTERVIEW_NOT_ACTIVE', message: 'every question is answered'})],"
-        " idle: [m.isIdleTimeout({code: 'IDLE_TIMEOUT'}),"
+        " idle: [m.isIdleTimeout({code: 'INVALID_MESSAGE', reason: 'idle_timeout'}),"
         "  m.isIdleTimeout({code: 'INVALID_MESSAGE', message: 'closed after being idle too long'}),"
         "  m.isIdleTimeout({code: 'INVALID_MESSAGE', message: 'not JSON'})]}))"
     )
     assert isinstance(got, dict)
     close = got["close"]
+    assert got["reason"] == {
+        "IDLE_TIMEOUT": p.REASON_IDLE_TIMEOUT,
+        "CANCELLED": p.REASON_CANCELLED,
+    }
     assert close["UNAUTHORIZED"] == p.CLOSE_UNAUTHORIZED
     assert close["NOT_FOUND"] == p.CLOSE_NOT_FOUND
     assert close["OVERLOADED"] == p.CLOSE_OVERLOADED

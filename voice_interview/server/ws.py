@@ -17,8 +17,14 @@ from voice_interview.store.repository import NotFoundError
 log = logging.getLogger(__name__)
 
 
-async def _refuse(ws: web.WebSocketResponse, code: str, message: str, close_code: int) -> None:
-    await ws.send_str(p.ErrorMsg(code, message).to_json())
+async def _refuse(
+    ws: web.WebSocketResponse,
+    code: str,
+    message: str,
+    close_code: int,
+    reason: str | None = None,
+) -> None:
+    await ws.send_str(p.ErrorMsg(code, message, reason).to_json())
     await ws.close(code=close_code, message=code.encode())
 
 
@@ -149,7 +155,13 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
             try:
                 msg = await ws.receive(timeout=settings.idle_timeout_s)
             except TimeoutError:
-                await _refuse(ws, p.INVALID_MESSAGE, "closed after being idle too long", 1000)
+                await _refuse(
+                    ws,
+                    p.INVALID_MESSAGE,
+                    "closed after being idle too long",
+                    1000,
+                    p.REASON_IDLE_TIMEOUT,
+                )
                 break
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 await dispatch(msg)

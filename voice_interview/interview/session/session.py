@@ -128,7 +128,11 @@ class InterviewSession:
         elif self.status == InterviewStatus.COMPLETED:
             await self.svc.evaluations.maybe_complete(self.interview_id)
         elif self.status == InterviewStatus.CANCELLED:
-            await self.error(p.INTERVIEW_NOT_ACTIVE, "this interview was cancelled")
+            await self.send(
+                p.ErrorMsg(
+                    p.INTERVIEW_NOT_ACTIVE, "this interview was cancelled", p.REASON_CANCELLED
+                )
+            )
 
     async def close(self) -> None:
         if self._closed:

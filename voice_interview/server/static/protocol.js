@@ -13,6 +13,12 @@ export const CLOSE = Object.freeze({
   NO_RESPONSE: 4000, // the page's own: the socket went silent, it is dropped and redialled
 });
 
+/** `error.reason` values (protocol.py REASON_*): the cause where one code covers several. */
+export const REASON = Object.freeze({
+  IDLE_TIMEOUT: 'idle_timeout',
+  CANCELLED: 'cancelled',
+});
+
 /** `error.code` values. */
 export const ERR = Object.freeze({
   INTERVIEW_NOT_FOUND: 'INTERVIEW_NOT_FOUND',
@@ -26,8 +32,6 @@ export const ERR = Object.freeze({
   SERVER_BUSY: 'SERVER_BUSY',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   // Asked of the server, not sent yet: until they are, the prose fallbacks below apply.
-  INTERVIEW_CANCELLED: 'INTERVIEW_CANCELLED', // connect to / use a cancelled interview
-  IDLE_TIMEOUT: 'IDLE_TIMEOUT', // closed after VI_IDLE_TIMEOUT_S without a message
 });
 
 /** Server message types. */
@@ -85,7 +89,7 @@ export function closeAction(code) {
 /** The interview was cancelled by the recruiter. */
 export function isCancelled(msg) {
   if (!msg) return false;
-  if (msg.code === ERR.INTERVIEW_CANCELLED) return true;
+  if (msg.reason === REASON.CANCELLED) return true;
   // Fallback for a server without the code: INTERVIEW_NOT_ACTIVE "this interview was cancelled".
   return msg.code === ERR.INTERVIEW_NOT_ACTIVE && /cancel/i.test(msg.message || '');
 }
@@ -93,7 +97,7 @@ export function isCancelled(msg) {
 /** The server is closing a socket that was idle too long. */
 export function isIdleTimeout(msg) {
   if (!msg) return false;
-  if (msg.code === ERR.IDLE_TIMEOUT) return true;
+  if (msg.reason === REASON.IDLE_TIMEOUT) return true;
   // Fallback: INVALID_MESSAGE "closed after being idle too long".
   return msg.code === ERR.INVALID_MESSAGE && /idle/i.test(msg.message || '');
 }
