@@ -19,7 +19,10 @@ from audio_helpers import load_fixture  # noqa: E402
 
 from voice_interview.audio.vad import TurnSegmenter  # noqa: E402
 from voice_interview.interview.session.incremental import IncrementalTranscript  # noqa: E402
-from voice_interview.interview.session.repeat_request import is_repeat_request  # noqa: E402
+from voice_interview.interview.session.repeat_request import (  # noqa: E402
+    is_backchannel,
+    is_repeat_request,
+)
 from voice_interview.interview.session.turn import (  # noqa: E402
     AnswerTooLong,
     EndOfTurn,
@@ -280,3 +283,13 @@ def test_not_repeat_requests(text: str | None) -> None:
 
 def test_a_long_answer_is_never_a_repeat_request() -> None:
     assert not is_repeat_request("Could you repeat that? Anyway, I would use a queue.", 6000)
+
+
+@pytest.mark.parametrize("text", ["Okay.", "Mm-hmm.", "Yeah, right.", "OK, got it.", "Thank you."])
+def test_backchannels(text: str) -> None:
+    assert is_backchannel(text, 600)
+
+
+@pytest.mark.parametrize("text", ["Okay, and then the cache.", "Yes, with a lock.", "", None])
+def test_not_backchannels(text: str | None) -> None:
+    assert not is_backchannel(text, 600)

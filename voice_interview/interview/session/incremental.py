@@ -71,6 +71,10 @@ class IncrementalTranscript:
         audio = self.segmenter.voiced_audio(self.committed_segments)
         return await self._quick(audio[-int(seconds * RATE) :], priority, is_stale)
 
+    async def quick(self, audio: npt.NDArray[np.int16], priority: int) -> QuickTranscript | None:
+        """A quick pass over some of this answer's audio (None if under 0.2 s)."""
+        return await self._quick(audio, priority, lambda: False)
+
     async def _quick(
         self, audio: npt.NDArray[np.int16], priority: int, is_stale: Callable[[], bool]
     ) -> QuickTranscript | None:

@@ -1,7 +1,10 @@
-"""A candidate asking to hear the question again ("sorry, could you repeat that?").
+"""A candidate asking to hear the question again ("sorry, could you repeat that?"), or
+only acknowledging it ("okay", "mm-hmm": backchannel, in Pipecat's word).
 
-Said over a question (a barge-in) it is not an answer: the question is asked again.
-Only short utterances count, so an answer that quotes the phrase is still an answer.
+Said over a question (a barge-in) a repeat request is not an answer: the question is
+asked again. Said right after an answer, over the next question, either one takes that
+answer's end back only for a moment: it is dropped from the answer. Only short
+utterances count, so an answer that quotes the phrase is still an answer.
 """
 
 from __future__ import annotations
@@ -27,3 +30,44 @@ def is_repeat_request(text: str | None, speech_ms: int) -> bool:
     if not text or speech_ms > MAX_REPEAT_SPEECH_MS:
         return False
     return _REPEAT.search(text.replace("\u2019", "'")) is not None
+
+
+_BACKCHANNEL = frozenset(
+    [
+        "ok",
+        "okay",
+        "yeah",
+        "yes",
+        "yep",
+        "right",
+        "sure",
+        "alright",
+        "mm",
+        "mhm",
+        "mmhm",
+        "mmhmm",
+        "hmm",
+        "uh",
+        "huh",
+        "uhhuh",
+        "ah",
+        "oh",
+        "got",
+        "it",
+        "i",
+        "see",
+        "cool",
+        "great",
+        "thanks",
+        "thank",
+        "you",
+    ]
+)
+
+
+def is_backchannel(text: str | None, speech_ms: int) -> bool:
+    """Whether a short utterance is only an acknowledgement ("okay", "mm-hmm, right")."""
+    if not text or speech_ms > MAX_REPEAT_SPEECH_MS:
+        return False
+    words = re.findall(r"[a-z]+", text.lower().replace("-", ""))
+    return bool(words) and len(words) <= 4 and all(w in _BACKCHANNEL for w in words)

@@ -16,8 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from voice_interview import protocol as p
+from voice_interview.engines.queue import PRIORITY_TURN, StaleWorkError
 from voice_interview.interview.gating import AnswerMeta
-from voice_interview.interview.session.repeat_request import is_repeat_request
+from voice_interview.interview.session.repeat_request import (
+    MAX_REPEAT_SPEECH_MS,
+    is_backchannel,
+    is_repeat_request,
+)
 from voice_interview.interview.session.turn import Turn
 from voice_interview.interview.speech_metrics import timeline_of
 from voice_interview.interview.transcription import PCM_FORMAT, pcm_bytes
@@ -57,13 +62,22 @@ class TurnFinisher:
         heard = turn.decision.inputs.text if turn.decision is not None else None
         return is_repeat_request(heard or turn.last_interim_text, turn.segmenter.speech_ms)
 
-    def _continuation_asks_for_repeat(self, turn: Turn) -> bool:
-        """The speech since the answer was reopened only asks to hear the question again."""
+    async def _continuation_is_not_an_answer(self, turn: Turn) -> bool:
+        """The speech since the answer was reopened only acknowledged the next question
+        ("okay", "mm-hmm") or asked to hear it again. A quick pass over just that speech
+        (short by definition, ~0.1 s) tells."""
         cut = turn.resumed_at_segment
-        if cut is None or turn.decision is None:
+        if cut is None:
             return False
         said_ms = sum(b - a for a, b in turn.segmenter.segments_ms[cut:])
-        return is_repeat_request(turn.decision.inputs.text, said_ms)
+        if said_ms > MAX_REPEAT_SPEECH_MS:
+            return False
+        try:
+            heard = await turn.transcript.quick(turn.continuation_audio(), PRIORITY_TURN)
+        except StaleWorkError:
+            return False
+        text = heard.text if heard is not None else ""
+        return is_repeat_request(text, said_ms) or is_backchannel(text, said_ms)
 
     async def finish_turn(
         self, turn: Turn, reason: str, text_answer: str | None
@@ -79,9 +93,11 @@ class TurnFinisher:
             return None
         audio, speech_ms, timeline = None, seg.speech_ms, None
         if heard:
-            # A continuation that only asked for the next question again is dropped: the
-            # answer stands as it was, and that question is asked again anyway.
-            cut = turn.resumed_at_segment if self._continuation_asks_for_repeat(turn) else None
+            # A continuation that only acknowledged the next question or asked for it
+            # again is dropped: the answer stands as it was, and that question is asked
+            # again anyway.
+            dropped = await self._continuation_is_not_an_answer(turn)
+            cut = turn.resumed_at_segment if dropped else None
             audio = seg.voiced_audio(0, cut)
             # Where the voiced audio came from in the turn (for pauses and clip times).
             timeline = timeline_of(seg, cut)
