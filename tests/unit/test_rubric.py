@@ -159,3 +159,42 @@ def test_deterministic(embedder: Embedder) -> None:
     fresh.embed(["something else entirely, to change batch shapes", "and more"])
     second = rubric.assess(QUESTION, KEY_POINTS, answer, fresh)
     assert first == second
+
+
+# ------------------------------------------------ contradiction cues (issue 12, no model)
+
+
+def _negated(text: str) -> set[str]:
+    return {tok for tok, neg in rubric._scoped_tokens(text) if neg}
+
+
+def test_implicit_negators_and_denying_predicates_negate_their_words() -> None:
+    assert "verification" in _negated("The safest approach is to skip verification on it")
+    assert "salting" in _negated("Salting isn't necessary if you use a strong hash")
+    assert "calculations" in _negated("Sample size calculations are mostly academic")
+    assert "inversion" in _negated("And the inversion itself is harmless")
+    assert "user" in _negated("randomise per page view rather than per user")
+    # ... but only within their clause, and a denial does not flip a negation back
+    assert "hash" not in _negated("Salting isn't necessary, a hash is enough")
+    assert "retry" in _negated("not a blind retry")
+
+
+def test_a_denied_key_point_word_is_a_contradiction() -> None:
+    kp = "Give every password its own random salt so identical passwords hash differently"
+    specific = {"salt", "random", "identical", "differently"}
+    why = rubric._contradiction(kp, "Salting isn't necessary if the hash is strong", specific)
+    assert why == "negates 'salt'"
+    assert rubric._contradiction(kp, "Each password gets its own random salt", specific) is None
+
+
+def test_an_opposite_word_must_qualify_a_key_point_word() -> None:
+    kp = "Verify the image signature before switching to it"
+    specific = {"verify", "imag", "signatur", "switch"}
+    # "after" about the signature check: the opposite claim
+    assert rubric._contradiction(
+        kp, "You verify the signature after switching to the image", specific
+    ) is not None
+    # "after" about something else in the same clause is not
+    assert rubric._contradiction(
+        kp, "If the canary looks fine after an hour we go on, checking each signature", specific
+    ) is None

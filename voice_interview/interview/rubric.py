@@ -377,23 +377,84 @@ _NUMBER = re.compile(rf"\b(?:\d+(?:[.,:]\d+)*%?|(?:{_NUMBER_WORDS}))\b", re.IGNO
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:-[a-z0-9]+)*|[,.;:!?()]")
 
 
+# Words that say "not X" about the words after them without being a plain negator ("skip
+# the signature check", "avoids the shuffle", "no need for salting").
+_IMPLICIT_NEGATORS = frozenset(
+    [
+        "avoid", "avoids", "avoided", "avoiding", "skip", "skips", "skipped", "skipping",
+        "ignore", "ignores", "ignored", "ignoring", "prevent", "prevents", "prevented",
+        "preventing", "bypass", "bypasses", "bypassing", "lose", "loses", "losing", "lost",
+        "forget", "forgets", "unlike",
+    ]
+)
+# Words the negation scope passes over ("rather than per user", "no need to use X").
+_SCOPE_TRANSPARENT = frozenset(
+    [
+        *_DETERMINERS, "of", "than", "per", "to", "even", "really", "just", "bother",
+        "bothering", "need", "needs", "ever",
+    ]
+)
+# A predicate that says "not X" about the words before it in its clause: "salting isn't
+# necessary", "sample size calculations are mostly academic", "the inversion is harmless",
+# "frameworks like RICE are a waste of time", "broadcasting makes it worse".
+_POST_NEGATION = re.compile(
+    r"\b(?:(?:is|are|was|were)\s*n[o']t|isn't|aren't|wasn't|weren't|'s\s+not|'re\s+not)\s+"
+    r"(?:really\s+|strictly\s+|actually\s+)?(?:necessary|needed|required|important|useful|"
+    r"worth\s+it|worth\s+(?:the|doing))\b"
+    r"|\b(?:is|are|was|were|'s|'re)\s+(?:(?:mostly|just|only|an?|really|pretty|totally|"
+    r"completely|basically|an\s+old|old|largely)\s+)*(?:myths?|overkill|pointless|unnecessary|"
+    r"optional|useless|academic|harmless|unsuitable|overrated|obsolete|(?:a\s+)?waste\s+of\s+"
+    r"time)\b"
+    r"|\b(?:doesn't|don't|does\s+not|do\s+not|won't|will\s+not)\s+(?:really\s+|actually\s+)?"
+    r"(?:matter|help|work)\b|\bnever\s+works\b|\bmakes?\s+(?:it|things|them)\s+worse\b",
+    re.IGNORECASE,
+)
+_POST_SCOPE = 6  # content words before such a predicate that it applies to
+
+
 def _scoped_tokens(text: str) -> list[tuple[str, bool]]:
-    """Each word with whether a negator governs it (one of the previous few words in the
-    same clause, as in "doesn't really matter" or "instead of appending")."""
+    """Each word with whether a negation governs it: a negator among the previous few words
+    of the same clause ("doesn't really matter", "instead of appending", "skip the
+    signature check"), or a predicate after it that denies it ("salting isn't necessary",
+    "X is a myth")."""
+    low = text.lower().replace("\u2019", "'")
+    denied: set[int] = set()  # character offsets of predicates that deny what precedes
+    for m in _POST_NEGATION.finditer(low):
+        denied.add(m.start())
     out: list[tuple[str, bool]] = []
+    offsets: list[int] = []
     since_neg = _NEGATION_SCOPE + 1
-    for m in _TOKEN_RE.finditer(text.lower()):
-        tok = m.group(0).replace("’", "'")
+    clause_start = 0
+    for m in _TOKEN_RE.finditer(low):
+        tok = m.group(0)
+        while denied and min(denied) <= m.start():
+            at = min(denied)
+            denied.discard(at)
+            back = 0
+            for i in range(len(out) - 1, clause_start - 1, -1):
+                if offsets[i] >= at:
+                    continue
+                word, _ = out[i]
+                if word in _NEGATOR_WORDS or word in _IMPLICIT_NEGATORS:
+                    break  # "not X ... isn't needed": leave the double negation alone
+                out[i] = (word, True)
+                if word not in STOPWORDS:
+                    back += 1
+                    if back >= _POST_SCOPE:
+                        break
         if not tok[0].isalnum():
             since_neg = _NEGATION_SCOPE + 1
+            clause_start = len(out)
             continue
-        if tok in _NEGATOR_WORDS:
+        if tok in _NEGATOR_WORDS or tok in _IMPLICIT_NEGATORS:
             out.append((tok, False))
+            offsets.append(m.start())
             since_neg = 0
             continue
-        if tok not in _DETERMINERS:
+        if tok not in _SCOPE_TRANSPARENT:
             since_neg += 1
         out.append((tok, since_neg <= _NEGATION_SCOPE))
+        offsets.append(m.start())
     return out
 
 
@@ -522,6 +583,20 @@ def _polarities(text: str) -> tuple[set[str], set[str]]:
     return pos, neg
 
 
+ANCHOR_WINDOW = 4  # words between an opposite word and the key-point word it qualifies
+
+
+def _anchored(quote: str, word_stem: str, anchors: set[str]) -> bool:
+    """Whether ``word_stem`` occurs in ``quote`` within ANCHOR_WINDOW words of one of the
+    key point's own specific words: "faster" says the opposite of "slow" only about the
+    same thing ("a fast hash", not "it looks the same after a bake period")."""
+    stems = [stem(w) for w in words(quote)]
+    at = [i for i, st in enumerate(stems) if st == word_stem or st.rstrip("e") == word_stem
+          or (st.endswith(("er", "est")) and st[: -2 if st.endswith("er") else -3] == word_stem)]
+    near = [i for i, st in enumerate(stems) if st in anchors]
+    return any(abs(i - j) <= ANCHOR_WINDOW for i in at for j in near)
+
+
 def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None:
     """A heuristic reason why ``quote`` contradicts ``key_point``, or None.
 
@@ -544,7 +619,10 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
         if opposites & kp_all:
             continue  # a contrastive key point ("separate ..., while ... share") names both sides
         for opposite in sorted(opposites):
-            if opposite in q_pos and st not in q_all and opposite not in kp_all:
+            if (
+                opposite in q_pos and st not in q_all and opposite not in kp_all
+                and _anchored(quote, opposite, specific - {st})
+            ):
                 return f"says '{opposite}' where the key point says '{st}'"
     # (The other direction, affirming what the key point negates, is left out: key points
     # of the form "do X rather than Y" make answers that mention Y in passing look wrong.)
