@@ -18,7 +18,7 @@ from voice_interview.interview.cv_analysis import (
     guess_roles,
     verified_llm_skills,
 )
-from voice_interview.interview.question_bank import load_bank
+from voice_interview.interview.questions.bank import load_bank
 from voice_interview.interview.skills import (
     SKILLS,
     canonical_skill,

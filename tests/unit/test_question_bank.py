@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voice_interview.domain.types import Difficulty, QuestionType
-from voice_interview.interview.question_bank import (
+from voice_interview.interview.questions.bank import (
     BankError,
     BankQuestion,
     load_bank,
@@ -32,7 +32,8 @@ def bank() -> list[BankQuestion]:
 
 
 def raw_entries() -> list[dict[str, Any]]:
-    text = resources.files("voice_interview.interview").joinpath("data/questions.json").read_text()
+    package = resources.files("voice_interview.interview.questions")
+    text = package.joinpath("data/questions.json").read_text()
     data = json.loads(text)
     entries: list[dict[str, Any]] = data["questions"] if isinstance(data, dict) else data
     return entries

@@ -47,6 +47,8 @@ from voice_interview.interview.skills import (
     normalize_skills,
 )
 
+_PACKAGE = "voice_interview.interview.questions"  # holds data/questions.json
+
 MIN_QUESTIONS = 1
 MAX_QUESTIONS = 20
 MIN_KEY_POINTS = 3
@@ -185,7 +187,7 @@ def parse_bank(data: object, source: str = "questions.json") -> list[BankQuestio
 
 @functools.lru_cache(maxsize=1)
 def _load_bundled() -> tuple[BankQuestion, ...]:
-    resource = resources.files("voice_interview.interview").joinpath("data/questions.json")
+    resource = resources.files(_PACKAGE).joinpath("data/questions.json")
     try:
         raw = resource.read_text(encoding="utf-8")
     except OSError as e:
