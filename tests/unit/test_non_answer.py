@@ -211,3 +211,20 @@ def test_a_list_of_terms_ending_in_a_sentence_is_still_stuffing(embedder: Embedd
     from voice_interview.interview.caps import STUFFING_LIST_SHARE, list_terms
 
     assert list_terms(GOOD)[1] < STUFFING_LIST_SHARE
+
+
+def test_capped_scores_keep_their_order_under_the_cap() -> None:
+    from voice_interview.interview.caps import CAP_SPREAD, OFF_TOPIC_CAP, apply_caps
+    from voice_interview.interview.rubric import AnswerSignals, RubricAssessment
+
+    off = RubricAssessment(
+        matches=[], signals=AnswerSignals(words=40, relevance=0.1, focus=0.0,
+                                          specificity=0.5, vagueness=0.0),
+        coverage=0.0, contradictions=[], embedding_used=True,
+    )
+    text = "A fluent answer about something else entirely, written in full sentences."
+    high, caps = apply_caps(60.0, off, text)
+    low, _ = apply_caps(25.0, off, text)
+    assert caps[0]["kind"] == "off_topic"
+    assert OFF_TOPIC_CAP - CAP_SPREAD <= low < high <= OFF_TOPIC_CAP
+    assert apply_caps(10.0, off, text) == (10.0, [])  # under the cap: untouched

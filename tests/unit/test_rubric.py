@@ -198,3 +198,20 @@ def test_an_opposite_word_must_qualify_a_key_point_word() -> None:
     assert rubric._contradiction(
         kp, "If the canary looks fine after an hour we go on, checking each signature", specific
     ) is None
+
+
+def test_a_word_the_key_point_only_orders_in_time_is_not_negated_by_not_yet() -> None:
+    kp = "Find what is using the space with du or df before deleting anything"
+    specific = {"find", "spac", "du", "df", "delet"}
+    assert rubric._contradiction(kp, "du first, without deleting anything yet", specific) is None
+    # the same key point still catches the opposite of a word it asserts
+    assert rubric._contradiction(kp, "no need to find what uses the space", specific) is not None
+
+
+def test_an_over_simple_plan_is_a_red_flag_not_a_contradiction() -> None:
+    kp = "Queue changes made offline and send them when the connection comes back"
+    specific = {"queue", "chang", "offlin", "send", "connect"}
+    quote = "I'd probably just disable those buttons while there's no connection"
+    assert rubric._contradiction(kp, quote, specific) is None
+    assert rubric._find(rubric._DISMISSIVE, quote)  # still a dismissive stance
+    assert rubric._contradiction(kp, "syncing offline changes is not my problem", specific)

@@ -16,7 +16,8 @@ the question, and each cap is reported with its reason:
 * ``contradiction``: it contradicts more key points than it covers -> at most
   CONTRADICTION_CAP.
 
-Pure and deterministic: the same assessment, the same caps.
+Under a cap the score keeps its order within the cap's last CAP_SPREAD points, so capped
+answers do not tie. Pure and deterministic: the same assessment, the same caps.
 """
 
 from __future__ import annotations
@@ -113,11 +114,19 @@ def caps_for(
     return out
 
 
+CAP_SPREAD = 5.0  # a capped score lands in [cap - CAP_SPREAD, cap], ordered by the score
+
+
 def apply_caps(
     score: float, a: RubricAssessment, answer: str, question_type: str = "technical"
 ) -> tuple[float, list[dict[str, Any]]]:
-    """(capped score, the caps that lowered it). A cap above the score is not listed."""
+    """(capped score, the caps that lowered it). A cap above the score is not listed.
+
+    A capped answer keeps the order of its uncapped score within the cap's last
+    CAP_SPREAD points (``cap - CAP_SPREAD * (1 - score / 100)``): two off-topic answers do
+    not tie, and the one that says more about the question stays above."""
     caps = [c for c in caps_for(a, answer, question_type) if c["cap"] < score]
     if not caps:
         return score, []
-    return min(c["cap"] for c in caps), caps
+    capped = min(c["cap"] for c in caps) - CAP_SPREAD * (1.0 - min(100.0, score) / 100.0)
+    return round(capped, 1), caps

@@ -325,6 +325,9 @@ _DISMISSIVE = re.compile(
     r"never bother\w*)\b",
     re.IGNORECASE,
 )
+_SIMPLE_PLAN = re.compile(
+    r"(?:i'd|i would|i'll|i|we'd|we|you|you'd) (?:\w+ )?(?:just|simply) \w+$", re.IGNORECASE
+)
 # Hedging and vague filler: low information, typical of answers that circle the topic.
 _HEDGE = re.compile(
     r"\b(?:i think|i guess|i believe|i suppose|i feel like|i'm not sure|not (?:really )?sure|"
@@ -366,6 +369,7 @@ GENERIC_WORDS = frozenset(
         "keep", "mind", "sense", "work", "works", "working", "help", "helps", "stuff",
     ]
 )
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS | {"anything", "nothing"})
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
     r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|percent|half|"
@@ -607,7 +611,12 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
     claims = _find(_SWEEPING, quote, skip_negated=True)
     if claims and not _SWEEPING.search(key_point):
         return f"sweeping claim '{claims[0]}'"
-    stances = _find(_DISMISSIVE, quote, skip_negated=True)
+    # A dismissive stance voids the match, except the over-simple plan ("I'd just disable
+    # those buttons"), which is a red flag of its own but does not say the opposite of a
+    # key point.
+    stances = [
+        c for c in _find(_DISMISSIVE, quote, skip_negated=True) if not _SIMPLE_PLAN.match(c)
+    ]
     if stances:
         return f"dismissive '{stances[0]}'"
     kp_pos, kp_neg = _polarities(key_point)
@@ -629,10 +638,25 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
     if kp_negative:
         # "Do not X" / "without Y": polarity comparisons on such key points are unreliable.
         return None
-    for st in sorted(specific):
+    ordered = _temporal_objects(key_point)
+    for st in sorted(specific - ordered):
         if st in kp_pos and st in q_neg and st not in q_pos:
             return f"negates '{st}'"
     return None
+
+
+_TEMPORAL = frozenset(["before", "until", "till", "after", "once"])
+
+
+def _temporal_objects(key_point: str) -> set[str]:
+    """Stems a key point only orders in time ("find the cause *before deleting* anything"):
+    it does not say they happen, so "without deleting anything yet" does not negate them."""
+    toks = words(key_point)
+    out: set[str] = set()
+    for i, tok in enumerate(toks):
+        if tok in _TEMPORAL:
+            out.update(stem(t) for t in toks[i + 1 : i + 3] if t not in STOPWORDS)
+    return out
 
 
 def _answer_signals(
@@ -769,7 +793,7 @@ def assess(
         status: CoverageStatus = (
             "covered" if score >= cov_at else "partial" if score >= part_at else "missing"
         )
-        specific = {st for st in weights[k] if st not in q_stems}
+        specific = {st for st in weights[k] if st not in q_stems and st not in _GENERIC_STEMS}
         why = None
         if status != "missing":
             why = _contradiction(kp, spans[t].text, specific) or _contradiction(
