@@ -36,7 +36,7 @@ from voice_interview.engines.models import resolve_model
 from voice_interview.engines.remote_llm import RemoteError, RemoteLLM
 from voice_interview.engines.remote_stt import RemoteSpeechToText, STTError
 from voice_interview.engines.stt import SpeechToText
-from voice_interview.interview import cv_analysis
+from voice_interview.interview.cv import analysis as cv_analysis
 from voice_interview.interview.evaluator import (
     FEEDBACK_SCHEMA,
     FEEDBACK_SYSTEM,

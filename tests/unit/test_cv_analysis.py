@@ -10,23 +10,22 @@ from typing import Any
 import pytest
 
 from voice_interview.engines.llm import LLMError
-from voice_interview.interview.cv_analysis import (
+from voice_interview.interview.cv.analysis import (
     LLM_CV_CHARS,
     CvAnalysis,
     analyse_cv,
-    clean_llm_summary,
-    guess_roles,
     verified_llm_skills,
 )
-from voice_interview.interview.questions.bank import load_bank
-from voice_interview.interview.skills import (
+from voice_interview.interview.cv.experience import extract_years
+from voice_interview.interview.cv.roles import guess_roles, normalize_role
+from voice_interview.interview.cv.skills import (
     SKILLS,
     canonical_skill,
     extract_skills,
-    extract_years,
-    normalize_role,
     normalize_skills,
 )
+from voice_interview.interview.cv.summary import clean_llm_summary
+from voice_interview.interview.questions.bank import load_bank
 
 CVS = Path(__file__).resolve().parents[1] / "data" / "cvs"
 TODAY = date(2024, 6, 30)

@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voice_interview.domain.types import Difficulty, QuestionType
+from voice_interview.interview.cv.roles import ANY_ROLE, ROLES
+from voice_interview.interview.cv.skills import SKILLS, is_technical
 from voice_interview.interview.questions.bank import (
     BankError,
     BankQuestion,
@@ -21,7 +23,6 @@ from voice_interview.interview.questions.bank import (
     parse_bank,
     select_questions,
 )
-from voice_interview.interview.skills import ANY_ROLE, ROLES, SKILLS, is_technical
 
 TECH, BEH, SIT = QuestionType.TECHNICAL, QuestionType.BEHAVIORAL, QuestionType.SITUATIONAL
 

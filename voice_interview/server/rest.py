@@ -15,7 +15,7 @@ from aiohttp import web
 
 from voice_interview.domain.interview import InvalidTransitionError
 from voice_interview.engines.queue import PRIORITY_BACKGROUND
-from voice_interview.interview.cv_analysis import analyse_cv
+from voice_interview.interview.cv.analysis import analyse_cv
 from voice_interview.interview.questions.bank import load_bank, select_questions
 from voice_interview.interview.report import build_report, interview_summary, render_html
 from voice_interview.server.context import AppContext

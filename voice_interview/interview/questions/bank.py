@@ -37,13 +37,11 @@ from importlib import resources
 from typing import Any
 
 from voice_interview.domain.types import Difficulty, QuestionType
-from voice_interview.interview.skills import (
-    ANY_ROLE,
+from voice_interview.interview.cv.roles import ANY_ROLE, ROLES, normalize_role
+from voice_interview.interview.cv.skills import (
     GENERIC_SKILLS,
-    ROLES,
     SKILLS,
     is_technical,
-    normalize_role,
     normalize_skills,
 )
 

@@ -1,0 +1,1 @@
+"""Text handling shared across the project (see :mod:`voice_interview.text.normalize`)."""
