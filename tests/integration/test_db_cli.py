@@ -16,12 +16,13 @@ import pytest
 
 from tests.conftest import ADMIN_KEY, REPO, free_port
 from voice_interview.store.repository import NewQuestion, Repository
+from voice_interview.store.schema import initial_columns
 from voice_interview.store.tables import Base
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 REFUSAL = (
-    "error: database schema is at revision none, this server needs 0001: "
+    "error: database schema is at revision none, this server needs 0002: "
     "run `voice-interview db upgrade`"
 )
 
@@ -49,11 +50,13 @@ def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def _database_from_before_migrations(database_url: str) -> None:
-    """What releases before migrations left: create_all's tables, some data, no version."""
+    """What releases before migrations left: create_all's tables (those of the first
+    revision), some data, no version."""
+    tables = [Base.metadata.tables[name] for name in initial_columns()]
     repo = Repository(database_url)
     try:
         async with repo.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(lambda c: Base.metadata.create_all(c, tables=tables))
         await repo.get_or_create_secret("token_secret")
     finally:
         await repo.close()
@@ -105,11 +108,11 @@ async def test_old_database_is_refused_then_upgraded_in_place(
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.splitlines() == [
         "tables from before migrations match revision 0001: stamped",
-        "database schema is at revision 0001: up to date",
+        "database schema upgraded from 0001 to 0002",
     ]
-    assert _cli(database_url, "db", "current").stdout.strip() == "0001"
+    assert _cli(database_url, "db", "current").stdout.strip() == "0002"
     again = _cli(database_url, "db", "upgrade")
-    assert again.stdout.strip() == "database schema is at revision 0001: up to date"
+    assert again.stdout.strip() == "database schema is at revision 0002: up to date"
 
     output = _serve_until_up(database_url, tmp_path)
     assert "database schema" not in output
@@ -123,7 +126,7 @@ async def test_old_database_is_refused_then_upgraded_in_place(
 
 async def test_serve_creates_an_empty_database(database_url: str, tmp_path: Path) -> None:
     _serve_until_up(database_url, tmp_path)
-    assert _cli(database_url, "db", "current").stdout.strip() == "0001"
+    assert _cli(database_url, "db", "current").stdout.strip() == "0002"
     repo = Repository(database_url)
     try:
         await repo.init()
@@ -138,7 +141,7 @@ async def test_serve_creates_an_empty_database(database_url: str, tmp_path: Path
 async def test_db_upgrade_creates_an_empty_database(database_url: str) -> None:
     upgraded = _cli(database_url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip() == "database schema upgraded from none to 0001"
+    assert upgraded.stdout.strip() == "database schema upgraded from none to 0002"
 
 
 async def test_a_database_that_cannot_be_opened_is_one_line() -> None:

@@ -21,7 +21,7 @@ from voice_interview.store.tables import Base
 # asyncpg's connections belong to the loop that opened them: one loop for fixtures and tests.
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-HEAD = "0001"
+HEAD = "0002"
 
 
 @pytest.fixture
@@ -54,10 +54,14 @@ def _layout(conn: Connection) -> dict[str, dict[str, Any]]:
     return out
 
 
-async def _create_all(repo: Repository) -> None:
-    """What releases before migrations did at every start."""
+async def _create_all(repo: Repository, *, before_migrations: bool = False) -> None:
+    """create_all's tables; ``before_migrations``: only those of the first revision, what
+    releases before migrations made at every start."""
+    tables = None
+    if before_migrations:
+        tables = [Base.metadata.tables[name] for name in schema.initial_columns()]
     async with repo.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+        await conn.run_sync(lambda c: Base.metadata.create_all(c, tables=tables))
 
 
 async def _layout_of(repo: Repository) -> dict[str, dict[str, Any]]:
@@ -109,16 +113,16 @@ async def test_init_creates_an_empty_database_and_accepts_it_after(repo: Reposit
 
 
 async def test_tables_from_before_migrations_are_refused_then_stamped(repo: Repository) -> None:
-    await _create_all(repo)
+    await _create_all(repo, before_migrations=True)
     await repo.create_interview("cand", None, None, _questions())
     with pytest.raises(schema.SchemaOutdatedError) as refused:
         await repo.init()
     assert str(refused.value) == (
-        "database schema is at revision none, this server needs 0001: "
+        "database schema is at revision none, this server needs 0002: "
         "run `voice-interview db upgrade`"
     )
     assert not await _has_version_table(repo)  # nothing changed by the refusal
-    result = await repo.upgrade_schema()
+    result = await repo.upgrade_schema()  # stamped 0001, then upgraded to the head
     assert result == schema.UpgradeResult(before=None, after=HEAD, stamped=True)
     assert await repo.schema_revision() == HEAD
     await repo.init()
@@ -153,12 +157,12 @@ async def test_an_unknown_revision_is_refused(repo: Repository) -> None:
             await step()
 
 
-SECOND_REVISION = """
+NEXT_REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -175,21 +179,21 @@ def downgrade() -> None:
 async def test_an_older_revision_is_refused_until_upgraded(
     repo: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database at 0001 under a release whose migrations go on to 0002."""
+    """A database at 0002 under a release whose migrations go on to 0003."""
     await repo.init()
     await repo.create_interview("cand", None, None, _questions())
     newer = tmp_path / "migrations"
     shutil.copytree(schema.MIGRATIONS, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    (newer / "versions" / "0002_note.py").write_text(SECOND_REVISION)
+    (newer / "versions" / "0003_note.py").write_text(NEXT_REVISION)
     monkeypatch.setattr(schema, "MIGRATIONS", newer)
     with pytest.raises(schema.SchemaOutdatedError) as refused:
         await repo.init()
     assert str(refused.value) == (
-        "database schema is at revision 0001, this server needs 0002: "
+        "database schema is at revision 0002, this server needs 0003: "
         "run `voice-interview db upgrade`"
     )
     result = await repo.upgrade_schema()
-    assert result == schema.UpgradeResult(before="0001", after="0002", stamped=False)
+    assert result == schema.UpgradeResult(before="0002", after="0003", stamped=False)
     await repo.init()
     assert "note" in (await _layout_of(repo))["interviews"]["columns"]
     assert await repo.count_interviews() == 1

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 tables: candidates, CV analyses, interviews, questions, answers,
-evaluations and per-turn timings."""
+evaluations and per-turn timings; and for several nodes on one database, the nodes,
+the interview leases and the answer jobs (revision 0002)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -167,3 +169,53 @@ class ServerSecret(Base):
     __tablename__ = "server_secrets"
     name: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
     value: Mapped[str] = mapped_column(CleanText)
+
+
+class NodeRow(Base):
+    """A server process on this database (``store.nodes.Node``), while it runs and a while
+    after: seen_at is renewed with its leases."""
+
+    __tablename__ = "nodes"
+    id: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(CleanString(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    host_key: Mapped[str] = mapped_column(CleanString(200), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InterviewLeaseRow(Base):
+    """Which node drives an interview: the one whose socket for it is open. Renewed every
+    ``lease_ttl_s / 3``; past ``expires_at`` any node may take it."""
+
+    __tablename__ = "interview_leases"
+    interview_id: Mapped[str] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[str] = mapped_column(CleanString(64))
+    holder: Mapped[str] = mapped_column(CleanString(200))  # "hostname pid 1234", for people
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class AnswerJobRow(Base):
+    """Work an answer still needs, one row per answer until its evaluation is stored:
+    ``transcribe`` (its final transcript, from the stored audio, then its evaluation) or
+    ``evaluate``. A node works on it only under its claim (claimed_by, claimed_until),
+    renewed while it works or while it holds the interview's lease; an expired claim is
+    anyone's."""
+
+    __tablename__ = "answer_jobs"
+    __table_args__ = (Index("ix_answer_jobs_claimed_until", "claimed_until"),)
+    answer_id: Mapped[str] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    )
+    interview_id: Mapped[str] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(CleanString(16))  # transcribe | evaluate
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(CleanString(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Times a node took it up after a claim on it lapsed (the node holding it stopped).
+    pickups: Mapped[int] = mapped_column(Integer, default=0)
