@@ -325,3 +325,21 @@ def test_cpu_per_frame() -> None:
     )
     assert active < 2.0
     assert passthrough < 0.1
+
+
+def test_a_client_that_stops_sending_while_the_question_plays() -> None:
+    """The client sends 3 s, nothing while a 4 s question plays, then answers at once:
+    the answer's first words are the candidate's, not echo to be muted."""
+    guard = EchoGuard()
+    for i in range(0, 3 * RATE, CHUNK):
+        guard.process(to_pcm(room(CHUNK / RATE, seed=i)), T0 + (i + CHUNK) / RATE)
+    q_at = T0 + 3.0
+    guard.reference(QUESTION[: 4 * RATE], q_at)
+    answer = candidate("resume_rate_limit.wav")[: 3 * RATE]
+    start = q_at + 4.3  # heard the question out, then speaks
+    out = []
+    for i in range(0, answer.size, CHUNK):
+        out.append(guard.process(to_pcm(answer[i : i + CHUNK]), start + (i + CHUNK) / RATE))
+    kept = np.concatenate(out)
+    corr, snr = preserved(kept, answer)
+    assert corr > 0.99 and snr > 30, (corr, snr)

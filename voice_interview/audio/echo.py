@@ -81,6 +81,9 @@ F64 = npt.NDArray[np.float64]
 
 RATE = 16000
 BLOCK = 160  # 10 ms: gate decisions
+# Audio arriving this much later than the stream so far explains is a gap in sending,
+# not network jitter (which the earliest-arrival timeline absorbs).
+GAP_S = 0.4
 LS_BLOCK = 320  # 20 ms: path updates
 DECIM = 4  # delay search at 4 kHz
 
@@ -293,7 +296,10 @@ class EchoGuard:
         k0 = self._count
         self._count += n
         here = self._pos(arrived_at) - self._count
-        if self._anchor is None:
+        if self._anchor is None or here - self._anchor > GAP_S * RATE:
+            # First audio, or audio after a gap in sending (a client that stops sending
+            # while a question plays, DTX): the samples before this chunk are not all
+            # there, so the timeline starts again from this arrival.
             self._anchor = float(here)
         else:  # the earliest arrivals define the timeline; creep 1 ms/s for clock drift
             self._anchor = min(self._anchor + 1e-3 * n, float(here))

@@ -85,12 +85,17 @@ class IncrementalTranscript:
             lambda: stt.quick_transcribe(audio, prompt=prompt), priority, is_stale=is_stale
         )
 
-    async def final(self, audio: npt.NDArray[np.int16] | None = None) -> Transcript:
+    async def final(
+        self,
+        audio: npt.NDArray[np.int16] | None = None,
+        is_stale: Callable[[], bool] | None = None,
+    ) -> Transcript:
         """One full pass over the whole answer (``audio``, else all the segmenter heard).
-        Never dropped as stale: a finished turn still needs its text."""
+        Dropped (``StaleWorkError``) only if ``is_stale`` says so before it starts: an
+        answer taken back gets a final of its own."""
         if audio is None:
             audio = self.segmenter.voiced_audio()
         if not audio.size:
             return Transcript("", duration_s=0.0)
         stt = self.stt
-        return await self.queue.run(lambda: stt.transcribe(audio), PRIORITY_FINAL)
+        return await self.queue.run(lambda: stt.transcribe(audio), PRIORITY_FINAL, is_stale)

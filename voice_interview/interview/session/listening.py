@@ -59,6 +59,8 @@ async def feed(s: InterviewSession, turn: Turn, pcm: npt.NDArray[np.int16], arri
     seg = turn.segmenter
     if (
         turn.barged_in_at_ms is None
+        # Speech over the next question right after an answer goes on with that answer.
+        and s.continuation.ended is None
         and seg.in_speech
         and seg.speech_ms >= s.settings.continuation_min_speech_ms
         and s.playing is not None

@@ -358,9 +358,14 @@ class InterviewSession:
 
     def request_end(self, reason: str, text_answer: str | None = None) -> None:
         """Close the turn to new audio now; finish it beside the socket reader."""
-        if self._turn is not None and self.status == InterviewStatus.IN_PROGRESS:
-            self._turn.closing = True
-        self.spawn(self.end_turn(reason, text_answer))
+        turn = self._turn
+        if turn is not None and self.status == InterviewStatus.IN_PROGRESS:
+            turn.closing = True
+            if reason == "vad" and not turn.ended:
+                # From this very frame the continuation window listens, so no audio
+                # falls between the end and the window while the answer is stored.
+                self.continuation.open(turn)
+        self.spawn(self.end_turn(reason, text_answer, turn, turn.resumes if turn else 0))
 
     async def handle_audio(self, data: bytes) -> None:
         arrived = time.monotonic()
@@ -385,10 +390,20 @@ class InterviewSession:
 
     # ------------------------------------------------------------------ turn end
 
-    async def end_turn(self, reason: str, text_answer: str | None = None) -> None:
+    async def end_turn(
+        self,
+        reason: str,
+        text_answer: str | None = None,
+        asked_for: Turn | None = None,
+        epoch: int = 0,
+    ) -> None:
+        """End the open turn (``asked_for``, as it was at ``epoch``: an end asked for
+        before the turn was taken back is void)."""
         async with self._turn_lock:
             turn = self._turn
             if turn is None or turn.ending or self._closed:
+                return
+            if asked_for is not None and (turn is not asked_for or turn.resumes != epoch):
                 return
             if self.status != InterviewStatus.IN_PROGRESS:
                 await self.error(p.INTERVIEW_NOT_ACTIVE, f"the interview is {self.status.value}")

@@ -98,6 +98,9 @@ class Turn:
     _speech_ms_at_end: int = 0
     _too_long_sent: bool = False
     _window_closed: bool = False
+    # After an automatic end: the segments that make the answer (later ones are the
+    # window's); None while no window is open.
+    segments_at_end: int | None = None
 
     # ------------------------------------------------------------------ feeding
 
@@ -153,10 +156,20 @@ class Turn:
         self._speech_ms_at_end = seg.speech_ms
         self._settled = settled
         self._window_closed = False
+        self.segments_at_end = seg.closed_segments
 
     def settle(self, final: bool) -> None:
         if self._settled is not None and not self._settled.done():
             self._settled.set_result(final)
+
+    async def settled_within(self, seconds: float) -> bool | None:
+        """``settled()``, but None if the window is still open after ``seconds``."""
+        if self._settled is None:
+            return True
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._settled), seconds)
+        except TimeoutError:
+            return None
 
     async def settled(self) -> bool:
         """Wait for the window to close: True when the answer stands as it is."""
@@ -200,6 +213,7 @@ class Turn:
         self.resumed_at_segment = seg.closed_segments
         self._ended_at = None
         self._settled = None
+        self.segments_at_end = None
         self.ending = self.closing = False
         self._too_long_sent = False
         self.decision = None

@@ -62,18 +62,19 @@ class TurnFinisher:
         heard = turn.decision.inputs.text if turn.decision is not None else None
         return is_repeat_request(heard or turn.last_interim_text, turn.segmenter.speech_ms)
 
-    async def _continuation_is_not_an_answer(self, turn: Turn) -> bool:
+    async def _continuation_is_not_an_answer(self, turn: Turn, upto: int | None) -> bool:
         """The speech since the answer was reopened only acknowledged the next question
         ("okay", "mm-hmm") or asked to hear it again. A quick pass over just that speech
         (short by definition, ~0.1 s) tells."""
         cut = turn.resumed_at_segment
         if cut is None:
             return False
-        said_ms = sum(b - a for a, b in turn.segmenter.segments_ms[cut:])
+        said_ms = sum(b - a for a, b in turn.segmenter.segments_ms[cut:upto])
         if said_ms > MAX_REPEAT_SPEECH_MS:
             return False
+        audio = turn.segmenter.voiced_audio(cut, upto)
         try:
-            heard = await turn.transcript.quick(turn.continuation_audio(), PRIORITY_TURN)
+            heard = await turn.transcript.quick(audio, PRIORITY_TURN)
         except StaleWorkError:
             return False
         text = heard.text if heard is not None else ""
@@ -83,9 +84,14 @@ class TurnFinisher:
         self, turn: Turn, reason: str, text_answer: str | None
     ) -> Coroutine[Any, Any, None] | None:
         s = self.session
-        s.continuation.settle()  # a newer answer ended: the one before it is final
+        if s.continuation.ended is not turn:
+            s.continuation.settle()  # a newer answer ended: the one before it is final
         seg, question = turn.segmenter, turn.question
         t_end = time.monotonic()
+        epoch = turn.resumes
+        # After an automatic end the segmenter goes on hearing the continuation window:
+        # the answer is what it had heard by the end.
+        upto = turn.segments_at_end
         heard = text_answer is None and seg.heard_speech
         if heard and self._asks_for_repeat(turn):
             s.log.info("the candidate asked to hear the question again")
@@ -96,8 +102,8 @@ class TurnFinisher:
             # A continuation that only acknowledged the next question or asked for it
             # again is dropped: the answer stands as it was, and that question is asked
             # again anyway.
-            dropped = await self._continuation_is_not_an_answer(turn)
-            cut = turn.resumed_at_segment if dropped else None
+            dropped = await self._continuation_is_not_an_answer(turn, upto)
+            cut = turn.resumed_at_segment if dropped else upto
             audio = seg.voiced_audio(0, cut)
             # Where the voiced audio came from in the turn (for pauses and clip times).
             timeline = timeline_of(seg, cut)
@@ -131,6 +137,9 @@ class TurnFinisher:
                 await s.ask_current()
                 return None
             turn.answer_id = answer.id
+        if turn.resumes != epoch:
+            # Taken back while it was being stored: the reopened answer stores the whole.
+            return None
         s.mark_answered(question.id)
         ended = EndedAnswer(
             turn.answer_id,
@@ -144,8 +153,6 @@ class TurnFinisher:
             t_end,
             turn.last_voice_at(),
         )
-        if reason == "vad" and audio is not None:
-            s.continuation.open(turn)  # an automatic end may be taken back
         next_q = s.current_question()
         first_audio_at: float | None = None
         if next_q is not None:
@@ -163,10 +170,24 @@ class TurnFinisher:
         text, stt = ended.text, None
         stt_ms: float | None = None
         if ended.audio is not None:
+            # An automatic end may still be taken back: the full pass waits for that, up
+            # to the window's length, so a continuation does not cost a pass thrown away
+            # (the final is off the critical path: the next question is out already).
+            window_s = s.settings.continuation_window_ms / 1000
+            if await turn.settled_within(window_s) is False:
+                return  # taken back: the whole answer gets its own final
+
+            def superseded() -> bool:
+                return turn.resumes != ended.epoch
+
             t0 = time.monotonic()
-            transcript = await turn.transcript.final(ended.audio)
+
+            try:
+                transcript = await turn.transcript.final(ended.audio, superseded)
+            except StaleWorkError:
+                return
             stt_ms = (time.monotonic() - t0) * 1000
-            if turn.resumes != ended.epoch:
+            if superseded():
                 return  # taken back meanwhile: the whole answer gets its own final
             stt = await s.svc.finals.store(
                 ended.answer_id,
