@@ -193,7 +193,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_bench(args: argparse.Namespace) -> int:
-    from voice_interview.interview.eval_bench import load_labelled, run_eval
+    from voice_interview.bench.eval_bench import load_labelled, run_eval
 
     settings = _settings(args)
     items = load_labelled(Path(args.file))
@@ -205,7 +205,7 @@ def cmd_eval_bench(args: argparse.Namespace) -> int:
     evaluator = _evaluator(settings, no_llm=args.no_llm)
     transform = None
     if args.speech:
-        from voice_interview.interview.speech_roundtrip import SpeechRoundTrip
+        from voice_interview.bench.speech_roundtrip import SpeechRoundTrip
 
         transform = SpeechRoundTrip(settings).transform
     result = run_eval(evaluator, items, answer_transform=transform)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from voice_interview.bench import eval_bench
+from voice_interview.bench.eval_bench import LabelledSetError, load_labelled, run_eval
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.llm import LLMError
-from voice_interview.interview import eval_bench
-from voice_interview.interview.eval_bench import LabelledSetError, load_labelled, run_eval
 from voice_interview.interview.evaluator import (
     EvaluationResult,
     Evaluator,

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from voice_interview.domain.types import Difficulty, QuestionType
-from voice_interview.interview.eval_bench import (
+from voice_interview.bench.eval_bench import (
     GRADED_PAIRS,
     ORDERED_PAIRS,
     LabelledSetError,
@@ -23,11 +22,12 @@ from voice_interview.interview.eval_bench import (
     load_labelled,
     run_eval,
 )
-from voice_interview.interview.eval_metrics import (
+from voice_interview.bench.eval_metrics import (
     LABEL_CATEGORY,
     LABEL_GRADE,
     below_partial_failures,
 )
+from voice_interview.domain.types import Difficulty, QuestionType
 from voice_interview.interview.evaluator import EvaluationResult, QuestionSpec
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -36,8 +36,10 @@ ALLOWED: dict[str, set[str]] = {
     "interview.session": {"domain", "engines", "settings", "store", "audio", "text", "logs"}
     | {"protocol", "interview", "interview.evaluation"},
     # The bench speaks the wire contract (protocol), encodes its fixtures with the codecs
-    # and runs the offline STT pass it compares finals with (engines, settings).
-    "bench": {"protocol", "audio", "engines", "settings", "text"},
+    # and runs the offline STT pass it compares finals with (engines, settings); the
+    # eval-bench drives the evaluator itself (interview) over a labelled set.
+    "bench": {"protocol", "audio", "engines", "settings", "text", "domain", "store"}
+    | {"interview", "interview.evaluation", "interview.questions"},
     "server": {"domain", "protocol", "settings", "logs", "text", "audio", "engines", "store"}
     | {"interview"}
     | {f"interview.{p}" for p in INTERVIEW_PARTS},

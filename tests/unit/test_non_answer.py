@@ -118,7 +118,7 @@ def test_skipping_never_raises_the_overall() -> None:
 
 
 def test_banding_and_quadratic_weighted_kappa() -> None:
-    from voice_interview.interview.eval_metrics import band, quadratic_weighted_kappa
+    from voice_interview.bench.eval_metrics import band, quadratic_weighted_kappa
 
     assert [band(s) for s in (None, 0, 19.9, 20, 59.9, 80, 100)] == [1, 1, 1, 2, 3, 5, 5]
     assert quadratic_weighted_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]) == 1.0
@@ -131,7 +131,7 @@ def test_banding_and_quadratic_weighted_kappa() -> None:
 def test_graded_labels_and_split_load_and_rank(tmp_path: Path) -> None:
     import json
 
-    from voice_interview.interview.eval_bench import load_labelled, run_eval
+    from voice_interview.bench.eval_bench import load_labelled, run_eval
     from voice_interview.interview.evaluator import EvaluationResult
 
     answers = [("excellent", 90.0), ("good", 70.0), ("partial", 50.0), ("poor", 30.0),

@@ -16,13 +16,13 @@ A graded set (``eval_graded.jsonl``) labels answers excellent, good, partial, po
 non_answer, off_topic and adversarial (grades 5 to 1; an adversarial answer may carry a
 ``kind``: stuffing, contradiction or other_question). Excellent and good are the strong
 side, partial and poor keep their place, and non_answer, off_topic and adversarial are the
-bottom (:data:`~voice_interview.interview.eval_metrics.LABEL_CATEGORY`). In a graded
+bottom (:data:`~voice_interview.bench.eval_metrics.LABEL_CATEGORY`). In a graded
 question, poor > off_topic is compared too (grade 2 against 1), and spearman ranks by
 grade. ``bottom_below_partial`` is the share of questions where every off_topic and
 non_answer answer scores below every partial one; ``adversarial_below_partial`` the same
 for adversarial answers.
 
-``python -m voice_interview.interview.eval_bench FILE`` prints all of it, the worst
+``python -m voice_interview.bench.eval_bench FILE`` prints all of it, the worst
 mis-ranked pairs and the adversarial kinds (``--out`` keeps the whole result as JSON).
 """
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from voice_interview.interview.eval_metrics import (
+from voice_interview.bench.eval_metrics import (
     GRADED_ONLY,
     LABEL_CATEGORY,
     LABEL_GRADE,
@@ -447,9 +447,9 @@ def format_report(result: dict[str, Any], worst: int = 10) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m voice_interview.interview.eval_bench FILE [--split S] [--out F]``: the
+    """``python -m voice_interview.bench.eval_bench FILE [--split S] [--out F]``: the
     full report of ``voice-interview eval-bench --no-llm`` (same evaluator, same scores)."""
-    parser = argparse.ArgumentParser(prog="python -m voice_interview.interview.eval_bench")
+    parser = argparse.ArgumentParser(prog="python -m voice_interview.bench.eval_bench")
     parser.add_argument("file")
     parser.add_argument("--split", default=None, help="tuning or heldout")
     parser.add_argument("--config", default=None, help="TOML settings file")
@@ -477,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluator = Evaluator.configured(None, Embedder(resolve_model("embed", settings)), settings)
     transform = None
     if args.speech:
-        from voice_interview.interview.speech_roundtrip import SpeechRoundTrip
+        from voice_interview.bench.speech_roundtrip import SpeechRoundTrip
 
         transform = SpeechRoundTrip(settings).transform
     result = run_eval(evaluator, items, answer_transform=transform)
