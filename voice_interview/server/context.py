@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from aiohttp import web
+
 from voice_interview.interview.session.services import Ears, SessionServices
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.metrics import Metrics
@@ -98,3 +100,11 @@ class EnginesVoice:
 
     def prefetch_speech(self, text: str, priority: int) -> None:
         self._engines.prefetch_speech(text, priority)
+
+
+CTX = web.AppKey("ctx", AppContext)
+
+
+def ctx_of(request: web.Request) -> AppContext:
+    """The app context of the app that serves ``request`` (REST and WebSocket handlers)."""
+    return request.app[CTX]

@@ -18,20 +18,16 @@ from voice_interview.engines.queue import PRIORITY_BACKGROUND
 from voice_interview.interview.cv.analysis import analyse_cv
 from voice_interview.interview.questions.bank import load_bank, select_questions
 from voice_interview.interview.report import build_report, interview_summary, render_html
-from voice_interview.server.context import AppContext
+from voice_interview.server.context import CTX, AppContext, ctx_of
 from voice_interview.server.errors import ApiError, read_json
 from voice_interview.store.repository import AnswerRecord, NewQuestion, NotFoundError
 from voice_interview.store.tables import AnswerRow, CvAnalysisRow, InterviewRow
 
 log = logging.getLogger(__name__)
+__all__ = ["CTX", "add_routes", "ctx_of"]  # CTX and ctx_of live in context.py
 
-CTX = web.AppKey("ctx", AppContext)
 
 MAX_ID_LEN = 64
-
-
-def ctx_of(request: web.Request) -> AppContext:
-    return request.app[CTX]
 
 
 def _uuid_param(request: web.Request, name: str = "id") -> str:
