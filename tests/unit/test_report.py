@@ -30,10 +30,12 @@ from voice_interview.interview.report import (
     clip_bounds,
     render_html,
 )
+from voice_interview.interview.report_html import templates
 from voice_interview.interview.rescore import RescoreError, format_summary, rescore_interview
 from voice_interview.interview.speech_metrics import parse_words, speech_metrics
 from voice_interview.settings import Settings
-from voice_interview.store.repository import NewQuestion, Repository
+from voice_interview.store.repository import AnswerRecord, NewQuestion, Repository
+from voice_interview.store.tables import AnswerRow, EvaluationRow, InterviewRow, QuestionRow
 
 RATE = 16000
 FIXTURE = next(m for m in manifest() if m["file"] == "database_index.wav")
@@ -191,6 +193,18 @@ async def test_report_json_and_html(tmp_path: Path, embedder: Embedder) -> None:
             assert 0 <= clip["start_s"] <= e["start_s"] < e["end_s"] <= clip["end_s"] <= duration
             assert clip["url"].startswith(voice["recording"]["url"] + "?start=")
         assert all(e["clip"] is None for e in typed["evaluation"]["evidence"])
+        # The score's parts, as the evaluator stored them, in the JSON and on the page.
+        records = {r.answer.id: r for r in await repo.answer_records(iid) if r.answer}
+        stored = records[ids["voice"]].evaluation.details  # type: ignore[union-attr]
+        parts = voice["evaluation"]["score_parts"]
+        assert parts["final"] == voice["evaluation"]["score"]
+        for part in ("coverage", "specificity", "relevance"):
+            assert parts[part] == stored["score_parts"][part]
+        assert parts["weights"] == stored["sub_scores"]["weights"]
+        assert parts["penalty_total"] == sum(stored["score_parts"]["penalties"].values())
+        assert short["evaluation"]["score_parts"] is None
+        kp = voice["evaluation"]["coverage"][0]
+        assert {"label", "contradiction", "credit"} <= set(kp)
         prov = voice["evaluation"]["provenance"]
         assert prov["models"]["embed"]["sha256"] and prov["gate_version"]
         # HTML: not assessed with its reason, the note, players that decode.
@@ -201,6 +215,10 @@ async def test_report_json_and_html(tmp_path: Path, embedder: Embedder) -> None:
                 "the overall score"
             ) in page
         assert "words per minute" in page and "<h2>Skills</h2>" in page
+        q1 = _section(page, 1)
+        assert "How the score was made" in q1
+        assert f'{parts["coverage"]:.0f} / 100' in q1
+        assert "How the score was made" not in _section(page, 2)  # not assessed
         sources = re.findall(r'<audio id="([^"]+)"[^>]*src="data:audio/ogg;base64,([^"]+)"', page)
         players = dict(sources)
         assert "a1" in players and "a2" in players  # whole answers
@@ -306,3 +324,157 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
     import asyncio
 
     return await asyncio.to_thread(fn, *args)
+
+
+# -- the explainable report, on stored evaluations made up to show every part -------------
+
+KP_A = ["An index is a sorted structure such as a B-tree", "Indexes slow down writes"]
+
+
+def _row(position: int, qtype: str, evaluation: dict[str, Any] | None,
+         transcript: str) -> AnswerRecord:
+    q = QuestionRow(id=f"q{position}", interview_id="i1", position=position, bank_id="b",
+                    text=f"Question number {position}?", question_type=qtype,
+                    difficulty="medium", skills=["databases"], key_points=KP_A)
+    a = AnswerRow(id=f"a{position}", interview_id="i1", question_id=q.id, source="text",
+                  transcript=transcript, end_reason="text_answer", speech_ms=0, stt={},
+                  audio=None, audio_format="")
+    e = None if evaluation is None else EvaluationRow(
+        id=f"e{position}", answer_id=a.id, feedback="Some feedback for you.", strengths=[],
+        weaknesses=[], attempts=1, error="", **evaluation,
+    )
+    return AnswerRecord(q, a, e, None)
+
+
+def _kp(status: str, quote: str, similarity: float, contradiction: str | None = None,
+        point: str = KP_A[0]) -> tuple[dict[str, Any], dict[str, Any]]:
+    summary = {"key_point": point, "status": status, "quote": quote,
+               "similarity": similarity, "start_s": None, "end_s": None}
+    full = summary | {"credit": similarity, "contradiction": contradiction, "cosine": 0.5,
+                      "lexical": 0.5}
+    return summary, full
+
+
+def _made_up_records() -> list[AnswerRecord]:
+    weights = {"coverage": 0.65, "specificity": 0.22, "relevance": 0.13}
+    a_cov = [_kp("covered", "it is a sorted B-tree over the column", 0.81),
+             _kp("missing", "", 0.1, point=KP_A[1])]
+    b_cov = [_kp("missing", "indexes never slow anything down", 0.2,
+                 contradiction="negates: 'never slow'", point=KP_A[1]),
+             _kp("missing", "", 0.05)]
+    non_cap = {"cap": 0.0, "kind": "non_answer", "reason": "no answer: pass"}
+    return [
+        _row(0, "technical", {"status": "scored", "score": 72.0, "details": {
+            "sub_scores": {"weights": weights},
+            "score_parts": {"coverage": 81.0, "specificity": 60.0, "relevance": 100.0,
+                            "penalties": {"overclaim": 4.0, "dismissive": 0.0,
+                                          "deflect": 0.0, "contradiction": 0.0},
+                            "caps": [], "final": 72.0},
+            "key_points": [s for s, _ in a_cov], "coverage": [f for _, f in a_cov],
+            "evidence": [], "caps": [],
+        }}, "It is a sorted B-tree over the column, always the fastest way."),
+        _row(1, "technical", {"status": "scored", "score": 15.0, "details": {
+            "sub_scores": {"weights": weights},
+            "score_parts": {"coverage": 5.0, "specificity": 70.0, "relevance": 0.0,
+                            "penalties": {"overclaim": 0.0, "dismissive": 7.0,
+                                          "deflect": 0.0, "contradiction": 5.0},
+                            "uncapped": 41.5,
+                            "caps": [{"cap": 15.0, "kind": "off_topic", "reason":
+                                      "does not address the question (topicality 0.12 < "
+                                      "0.33, rubric coverage 0.05)"}],
+                            "final": 15.0},
+            "key_points": [s for s, _ in b_cov], "coverage": [f for _, f in b_cov],
+            "evidence": [],
+        }}, "Indexes never slow anything down; let me tell you about my garden."),
+        _row(2, "behavioral", {"status": "scored", "score": 0.0, "details": {
+            "non_answer": {"reason": "no answer: pass", "kind": "refusal"},
+            "caps": [non_cap],
+            "score_parts": {"uncapped": 0.0, "final": 0.0, "caps": [non_cap]},
+            "key_points": [], "evidence": [],
+        }}, "Pass."),
+        _row(3, "technical", {"status": "insufficient_data", "score": None, "details": {
+            "reason": "too little speech to assess (2 words, 0.9 s of speech)",
+            "key_points": [], "evidence": [],
+        }}, "Yes, sure."),
+    ]
+
+
+def _section(page: str, n: int) -> str:
+    found = re.search(rf'<section class="q" id="q{n}">(.*?)</section>', page, re.S)
+    assert found, f"no section for question {n}"
+    return found.group(1)
+
+
+def _breakdown(page: str, n: int) -> list[str]:
+    row = re.search(rf'<tr><td><a href="#q{n}">{n}</a></td>(.*?)</tr>', page, re.S)
+    assert row, f"no breakdown row for question {n}"
+    return [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
+
+
+def test_report_explains_each_score() -> None:
+    interview = InterviewRow(id="i1", candidate_id="c1", role="backend", status="completed",
+                             current_question_index=4, total=4, overall_score=None)
+    report = build_report(interview, _made_up_records())
+    data = json.loads(json.dumps(report))
+    a, b, non, short = (x["evaluation"] for x in data["answers"])
+    # JSON: the parts, penalties with their total, caps with reasons, key points.
+    assert a["score_parts"] == {
+        "coverage": 81.0, "specificity": 60.0, "relevance": 100.0,
+        "weights": {"coverage": 0.65, "specificity": 0.22, "relevance": 0.13},
+        "penalties": {"overclaim": 4.0, "dismissive": 0.0, "deflect": 0.0,
+                      "contradiction": 0.0},
+        "penalty_total": 4.0, "uncapped": None, "caps": [], "final": 72.0,
+    }
+    assert b["score_parts"]["penalty_total"] == 12.0 and b["score_parts"]["uncapped"] == 41.5
+    assert [c["kind"] for c in b["score_parts"]["caps"]] == ["off_topic"]
+    assert a["coverage"][0] | {"clip": None} == a["coverage"][0]
+    assert (a["coverage"][0]["label"], a["coverage"][0]["quote"]) == (
+        "covered", "it is a sorted B-tree over the column")
+    assert b["coverage"][0]["label"] == "contradicted"
+    assert b["coverage"][0]["contradiction"] == "negates: 'never slow'"
+    assert non["non_answer"]["reason"] == "no answer: pass"
+    assert non["score_parts"]["final"] == 0.0
+    assert short["score_parts"] is None and short["reason"].startswith("too little speech")
+
+    page = render_html(report)
+    # Side by side: why answer 1 beat answer 2.
+    assert _breakdown(page, 1) == ["medium", "72 / 100", "81", "60", "100", "−4", ""]
+    assert _breakdown(page, 2) == [
+        "medium", "15 / 100", "5", "70", "0", "−12", "off_topic (at most 15)"]
+    assert _breakdown(page, 4)[1].startswith("not assessed: too little speech")
+    q1 = _section(page, 1)
+    assert "How the score was made" in q1
+    for text in ("81 / 100", "× 0.65", "60 / 100", "× 0.22", "100 / 100",
+                 "−4 sweeping claims", "<q>it is a sorted B-tree over the column</q>",
+                 '<td class="covered">covered</td>', "not mentioned", "0.81"):
+        assert text in q1, text
+    assert "Cap:" not in q1
+    q2 = _section(page, 2)
+    for text in ("Cap: off_topic", "at most 15",
+                 "does not address the question (topicality 0.12 &lt; 0.33, rubric coverage "
+                 "0.05)", "−7 dismissive or risky stances", "−5 contradicted key "
+                 "points", "41.5", '<td class="contradicted">contradicted</td>',
+                 "contradiction: negates: &#x27;never slow&#x27;",
+                 "<q>indexes never slow anything down</q>", "held by the cap above"):
+        assert text in q2, text
+    q3 = _section(page, 3)
+    assert "No answer" in q3 and "no answer: pass" in q3 and "Cap: non_answer" not in q3
+    q4 = _section(page, 4)
+    assert "not assessed: too little speech to assess" in q4
+    assert "How the score was made" not in q4
+
+
+def test_report_template_ships_and_is_complete() -> None:
+    import tomllib
+
+    blocks = templates()
+    assert {"page", "question", "parts", "part_row", "cap_row", "coverage_row"} <= set(blocks)
+    assert "<style>" in blocks["page"].template and "$sections" in blocks["page"].template
+    root = Path(__file__).resolve().parents[2]
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    shipped = data["tool"]["setuptools"]["package-data"]["voice_interview"]
+    assert "interview/templates/*.html" in shipped
+    # Code, not markup: the report modules hold no page of HTML strings.
+    report_py = root / "voice_interview" / "interview" / "report.py"
+    assert len(report_py.read_text().splitlines()) < 400
+    assert "<table" not in (root / "voice_interview" / "interview" / "report_html.py").read_text()
