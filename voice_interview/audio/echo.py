@@ -74,12 +74,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.audio import SAMPLE_RATE
+
 __all__ = ["EchoGuard", "EchoStats"]
 
 Pcm = npt.NDArray[np.int16]
 F64 = npt.NDArray[np.float64]
 
-RATE = 16000
+RATE = SAMPLE_RATE
 BLOCK = 160  # 10 ms: gate decisions
 # Audio arriving this much later than the stream so far explains is a gap in sending,
 # not network jitter (which the earliest-arrival timeline absorbs).

@@ -8,9 +8,10 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.codecs import AudioDecodeError, make_decoder
 
-RATE = 16000
+RATE = SAMPLE_RATE
 _FRAME = RATE // 50  # 20 ms
 
 

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-RATE = 16000
+from voice_interview.audio import SAMPLE_RATE
+
+RATE = SAMPLE_RATE
 FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000  # 320
 AUDIO_SUFFIXES = (".wav", ".flac")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.codecs import resample
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.engines.models import resolve_model
@@ -15,7 +16,7 @@ from voice_interview.engines.stt import SpeechToText
 from voice_interview.engines.tts import PiperTTS
 from voice_interview.settings import Settings
 
-STT_RATE = 16000
+STT_RATE = SAMPLE_RATE
 
 
 class SpeechRoundTrip:

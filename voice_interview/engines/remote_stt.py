@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.engines.models import ModelFile
 from voice_interview.engines.remote_llm import HttpEndpoint, RemoteError, RemoteModel
 from voice_interview.engines.stt import (
-    SAMPLE_RATE,
     SpeechToText,
     Transcript,
     Word,

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voice_interview.audio import SAMPLE_RATE
+
 if TYPE_CHECKING:
     from faster_whisper.tokenizer import Tokenizer
 
@@ -18,7 +20,6 @@ if TYPE_CHECKING:
 from voice_interview.engines.models import ModelFile, ModelNotFoundError
 from voice_interview.settings import Settings
 
-SAMPLE_RATE = 16000
 FINAL_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 # Whisper's encoder is trained on 30 s windows, but CTranslate2 accepts fewer frames and
 # its cost is then proportional: tiny.en encodes 10 s in ~30 ms instead of ~220 ms for 30.

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.engines.models import ModelFile, ModelNotFoundError
 
-SAMPLE_RATE = 16000
 WINDOW_S = 8
 _N_FFT = 400
 _HOP = 160

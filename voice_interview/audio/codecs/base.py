@@ -7,6 +7,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.audio import SAMPLE_RATE
+
 # The encodings implemented here; protocol.py lists the same ones for the wire (a test
 # checks they agree), so the codecs import nothing above audio/.
 INPUT_ENCODINGS = ("pcm_s16le", "opus", "ogg_opus", "webm_opus")
@@ -23,7 +25,7 @@ class UnsupportedAudioError(Exception):
     """Unknown encoding or sample rate (-> ``UNSUPPORTED_AUDIO``)."""
 
 
-TARGET_RATE = 16000
+TARGET_RATE = SAMPLE_RATE
 OPUS_RATE = 48000
 MIN_RATE, MAX_RATE = 8000, 192000
 OPUS_FRAME = 960  # 20 ms at 48 kHz

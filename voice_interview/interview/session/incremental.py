@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL, EngineQueue
 from voice_interview.engines.stt import QuickTranscript, SpeechToText, Transcript
 
-RATE = 16000
+RATE = SAMPLE_RATE
 PROMPT_CHARS = 200  # context for a quick pass: the end of what was already said
 
 

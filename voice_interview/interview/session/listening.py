@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voice_interview import protocol as p
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.engines.queue import StaleWorkError
 from voice_interview.interview.session.turn import (
@@ -27,7 +28,7 @@ from voice_interview.interview.session.turn_check import check_end_of_turn
 if TYPE_CHECKING:
     from voice_interview.interview.session.session import InterviewSession
 
-STT_RATE = 16000
+STT_RATE = SAMPLE_RATE
 MAX_STT_BACKLOG_FOR_INTERIMS = 2
 STALL_TICK_S = 0.1  # how often the wall-clock checks run (stalled client, window closing)
 

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voice_interview import protocol as p
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.codecs import AudioDecodeError, make_decoder
 from voice_interview.audio.echo import EchoGuard
 from voice_interview.audio.vad import TurnSegmenter
@@ -54,7 +55,7 @@ from voice_interview.store.tables import InterviewRow, QuestionRow
 
 log = logging.getLogger(__name__)
 
-STT_RATE = 16000
+STT_RATE = SAMPLE_RATE
 
 
 class InterviewSession:

@@ -22,12 +22,13 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 
+from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.interview.session.incremental import IncrementalTranscript
 from voice_interview.interview.session.turn_end import EndOfTurnDecision
 from voice_interview.store.tables import QuestionRow
 
-RATE = 16000
+RATE = SAMPLE_RATE
 
 
 @dataclass(frozen=True)
