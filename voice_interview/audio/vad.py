@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -297,16 +298,28 @@ class TurnSegmenter:
         audio = self._chunks[0]
         pad = self.sample_rate * self.pre_roll_ms // 1000
         squeeze = self.sample_rate * self.squeeze_ms // 1000
-        pieces: list[npt.NDArray[np.int16]] = []
-        cursor = max(0, segments[0][0] - pad)
-        for k, (_seg_start, seg_end) in enumerate(segments):
-            if k + 1 < len(segments):
-                nxt = segments[k + 1][0]
-                gap = nxt - seg_end
-                if gap > squeeze:
-                    # Keep half of the squeezed silence after this segment, half before next.
-                    pieces.append(audio[cursor : seg_end + squeeze // 2])
-                    cursor = nxt - (squeeze - squeeze // 2)
-            else:
-                pieces.append(audio[cursor : min(audio.size, seg_end + pad)])
+        pieces = [audio[a:b] for a, b in voiced_spans(segments, audio.size, pad, squeeze)]
         return np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
+
+
+def voiced_spans(
+    segments: Sequence[tuple[int, int]], received: int, pre_roll: int, squeeze: int
+) -> list[tuple[int, int]]:
+    """The stretches of input that ``TurnSegmenter.voiced_audio`` joins, in order, in the
+    segments' unit (samples there, milliseconds for stored timelines): the speech with
+    ``pre_roll`` before the first and after the last segment, and a gap longer than
+    ``squeeze`` between two segments cut down to ``squeeze`` (half kept after the one,
+    half before the next). The one place these cuts are made."""
+    if not segments:
+        return []
+    spans: list[tuple[int, int]] = []
+    cursor = max(0, segments[0][0] - pre_roll)
+    for k, (_start, end) in enumerate(segments):
+        if k + 1 < len(segments):
+            nxt = segments[k + 1][0]
+            if nxt - end > squeeze:
+                spans.append((cursor, end + squeeze // 2))
+                cursor = nxt - (squeeze - squeeze // 2)
+        else:
+            spans.append((cursor, min(received, end + pre_roll)))
+    return spans

@@ -44,6 +44,8 @@ from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from voice_interview.audio.vad import voiced_spans
+
 if TYPE_CHECKING:
     from voice_interview.audio.vad import TurnSegmenter
 
@@ -116,22 +118,10 @@ def voiced_chunks(
     pre_roll_ms: int,
     squeeze_ms: int,
 ) -> list[tuple[int, int]]:
-    """The stretches of input (ms) that ``TurnSegmenter.voiced_audio()`` joins, in order:
-    the same cuts, worked out from the segments alone."""
+    """The stretches of input (ms) that ``TurnSegmenter.voiced_audio()`` joins, in order
+    (``audio.vad.voiced_spans``, the same cuts, on the segments in milliseconds)."""
     segs = [(int(a), int(b)) for a, b in segments_ms]
-    if not segs:
-        return []
-    chunks: list[tuple[int, int]] = []
-    cursor = max(0, segs[0][0] - pre_roll_ms)
-    for k, (_start, end) in enumerate(segs):
-        if k + 1 < len(segs):
-            nxt = segs[k + 1][0]
-            if nxt - end > squeeze_ms:
-                chunks.append((cursor, end + squeeze_ms // 2))
-                cursor = nxt - (squeeze_ms - squeeze_ms // 2)
-        else:
-            chunks.append((cursor, min(received_ms, end + pre_roll_ms)))
-    return chunks
+    return voiced_spans(segs, received_ms, pre_roll_ms, squeeze_ms)
 
 
 def timeline_of(segmenter: TurnSegmenter, end_segment: int | None = None) -> dict[str, Any]:
