@@ -187,7 +187,8 @@ def test_bench_spawn_pauses(tmp_path: Path) -> None:
     assert pz["wer"]["fixtures"] == 2 and pz["wer"]["mean_final"] is not None
     assert pz["taken_back"] == run["counts"]["taken_back"]
     assert pz["cut_not_taken_back"] == run["counts"]["cut_early"]
-    assert pz["misattributed_words"] >= 0
+    # Two answers with no neighbour sharing their words: nothing may land in the other.
+    assert pz["misattributed_words"] == 0, pz
     data = json.loads(Path(summary["files"]["json"]).read_text())
     assert set(data["offline"]["fixtures"]) == {"short_first_yes.wav", "resume_cache.wav"}
     assert data["pause_fixtures"]["resume_cache.wav"]["kind"] == "resume"

@@ -123,8 +123,12 @@ async def test_evidence_gating_and_speech_metrics_in_the_report(server: ServerPr
         n_words = len(spoken["text"].split())
         assert abs(m["words"] - n_words) <= 0.3 * n_words
         assert 100 <= m["wpm"] <= 260, m
-        assert m["pauses"]["timeline"] == "input" and m["pauses"]["count"] >= 0
-        assert m["fillers"]["count"] >= 0 and m["notes"]
+        assert m["pauses"]["timeline"] == "input"
+        # Each of the fixture's thinking pauses (1.2 s and more) is counted; a comma
+        # pause (up to 0.6 s) may be too, nothing beyond those.
+        thinking = len(spoken["pauses"])
+        assert thinking <= m["pauses"]["count"] <= thinking + 3, (m["pauses"], spoken)
+        assert m["fillers"]["count"] == 0 and m["notes"]  # synthetic speech has no fillers
         assert ev["provenance"]["models"]["embed"]["sha256"]
         print(
             f"{spoken['file']} on {q1['text']!r}: score {ev['score']}, "

@@ -362,7 +362,7 @@ def test_good_llm_output_is_used() -> None:
     assert result.source["llm"] == "ok"
     assert result.source["skills"] == "keywords"  # nothing new: keywords had them all
     assert result.experience_years == 7.0
-    assert result.source["llm_ms"] >= 0
+    assert isinstance(result.source["llm_ms"], int | float) and result.source["llm_ms"] < 60_000
     [call] = llm.calls
     assert call["max_tokens"] == 77
     assert call["schema"]["required"] == ["summary", "skills"]
