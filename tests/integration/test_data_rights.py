@@ -140,10 +140,7 @@ async def test_export_is_complete_and_delete_removes_everything(
     await _check_rows_gone(database_url, iid, audio)
     assert MARKER not in server.log()  # answers never go to the log
     if database_url.startswith("sqlite"):
-        _DELETED.append(Deleted(server.db_path, server.log(), audio, iid))
-
-
-_DELETED: list[Deleted] = []
+        _check_file_bytes(Deleted(server.db_path, server.log(), audio, iid))
 
 
 def _check_export(doc: dict[str, Any], created: dict[str, Any]) -> bytes:
@@ -232,15 +229,10 @@ def _secure_delete_is_on() -> bool:
     )
 
 
-def test_deleted_data_is_not_left_in_the_database_file() -> None:
-    if not _DELETED:
-        pytest.skip("needs test_export_is_complete_and_delete_removes_everything to run first")
-    if not _secure_delete_is_on():
-        pytest.skip(
-            "PRAGMA secure_delete is not on: SQLite keeps deleted content in free pages "
-            "until they are reused (see SECURITY.md)"
-        )
-    deleted = _DELETED[0]
+def _check_file_bytes(deleted: Deleted) -> None:
+    """On SQLite, the deleted text and audio are not left in the database file either."""
+    # Without PRAGMA secure_delete SQLite keeps deleted content in free pages.
+    assert _secure_delete_is_on()
     # After a clean stop the WAL is checkpointed into the main file and removed (until
     # then it may still hold the pages as they were before the deletion).
     wal = deleted.db_path.with_name(deleted.db_path.name + "-wal")
