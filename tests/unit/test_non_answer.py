@@ -228,3 +228,22 @@ def test_capped_scores_keep_their_order_under_the_cap() -> None:
     assert caps[0]["kind"] == "off_topic"
     assert OFF_TOPIC_CAP - CAP_SPREAD <= low < high <= OFF_TOPIC_CAP
     assert apply_caps(10.0, off, text) == (10.0, [])  # under the cap: untouched
+
+
+def test_a_spoken_list_without_punctuation_is_still_stuffing(embedder: Embedder) -> None:
+    # a transcript that lost the list's commas, ending in a sentence
+    spoken = (
+        "disk usage df du big directories log rotation compression old build artifacts "
+        "database files lsof deleted open files process restart monitoring alerts eighty "
+        "percent threshold and that is what I would do here"
+    )
+    result = Evaluator(None, embedder).evaluate(QUESTION, spoken)
+    assert result.score is not None and result.score <= 15
+    assert any(
+        c["kind"] == "keyword_stuffing" and "runs of" in c["reason"]
+        for c in result.details["caps"]
+    )
+    from voice_interview.interview.caps import STUFFING_WINDOW_SHARE, list_window_share
+
+    assert list_window_share(GOOD) < STUFFING_WINDOW_SHARE
+    assert list_window_share(GOOD.replace(",", "").replace(".", "")) < STUFFING_WINDOW_SHARE

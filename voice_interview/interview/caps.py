@@ -12,7 +12,9 @@ the question, and each cap is reported with its reason:
   under STUFFING_FUNCTION_SHARE of the words, or at least STUFFING_MIN_TERMS pieces
   between commas are bare terms (at most four words, at most one function word) and
   they hold STUFFING_LIST_SHARE of the words, so a list that ends in one short sentence
-  ("..., pending changes. Offline support.") is still a list -> at most STUFFING_CAP.
+  ("..., pending changes. Offline support.") is still a list, or (without punctuation,
+  as in a transcript of a spoken list) STUFFING_WINDOW_SHARE of the words lie in runs of
+  STUFFING_WINDOW words with at most one function word -> at most STUFFING_CAP.
 * ``contradiction``: it contradicts more key points than it covers -> at most
   CONTRADICTION_CAP.
 
@@ -39,6 +41,8 @@ STUFFING_MIN_WORDS = 6
 STUFFING_FUNCTION_SHARE = 0.18
 STUFFING_MIN_TERMS = 8
 STUFFING_LIST_SHARE = 0.6
+STUFFING_WINDOW = 10
+STUFFING_WINDOW_SHARE = 0.6
 STUFFING_CAP = 15.0
 CONTRADICTION_CAP = 18.0
 
@@ -65,6 +69,27 @@ def list_terms(answer: str) -> tuple[int, float]:
     return len(terms), (sum(len(p) for p in terms) / total if total else 0.0)
 
 
+def list_window_share(answer: str) -> float:
+    """Share of the words inside some run of STUFFING_WINDOW consecutive words that has at
+    most one function word: punctuation-free, so a spoken list whose transcript lost its
+    commas still reads as a list, while sentences (a third to a half function words) do
+    not."""
+    toks = words(answer)
+    n = len(toks)
+    if n < STUFFING_WINDOW:
+        return 0.0
+    function = [t in STOPWORDS for t in toks]
+    inside = [False] * n
+    count = sum(function[:STUFFING_WINDOW])
+    for i in range(n - STUFFING_WINDOW + 1):
+        if i:
+            count += function[i + STUFFING_WINDOW - 1] - function[i - 1]
+        if count <= 1:
+            for j in range(i, i + STUFFING_WINDOW):
+                inside[j] = True
+    return sum(inside) / n
+
+
 def caps_for(
     a: RubricAssessment, answer: str, question_type: str = "technical"
 ) -> list[dict[str, Any]]:
@@ -83,6 +108,8 @@ def caps_for(
         })
     share = _function_share(answer)
     n_terms, term_share = list_terms(answer)
+    listed = n_terms >= STUFFING_MIN_TERMS and term_share >= STUFFING_LIST_SHARE
+    window = list_window_share(answer)
     if s.words >= STUFFING_MIN_WORDS and share < STUFFING_FUNCTION_SHARE:
         out.append({
             "cap": STUFFING_CAP,
@@ -92,14 +119,18 @@ def caps_for(
                 f"under {STUFFING_FUNCTION_SHARE:.0%})"
             ),
         })
-    elif n_terms >= STUFFING_MIN_TERMS and term_share >= STUFFING_LIST_SHARE:
+    elif listed or window >= STUFFING_WINDOW_SHARE:
+        if listed:
+            why = f"{n_terms} bare terms between commas, {term_share:.0%} of the words"
+        else:
+            why = (
+                f"{window:.0%} of the words in runs of {STUFFING_WINDOW} with at most one "
+                "function word"
+            )
         out.append({
             "cap": STUFFING_CAP,
             "kind": "keyword_stuffing",
-            "reason": (
-                f"a list of terms, not an explanation ({n_terms} bare terms between "
-                f"commas, {term_share:.0%} of the words)"
-            ),
+            "reason": f"a list of terms, not an explanation ({why})",
         })
     covered = sum(1 for m in a.matches if m.status == "covered")
     if a.contradictions and len(a.contradictions) > covered:
