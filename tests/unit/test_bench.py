@@ -36,12 +36,8 @@ from voice_interview.bench.fixtures import (
     pcm_frames,
     turn_audio,
 )
-from voice_interview.bench.runner import (
-    assign_fixtures,
-    engine_deltas,
-    metrics_resources,
-    parse_prometheus,
-)
+from voice_interview.bench.machine import engine_deltas, metrics_resources, parse_prometheus
+from voice_interview.bench.runner import assign_fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "audio_fixtures"

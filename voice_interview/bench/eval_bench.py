@@ -49,30 +49,50 @@ from voice_interview.bench.eval_metrics import (
 from voice_interview.interview.evaluator import EvaluationResult, QuestionSpec
 
 LABELS = (
-    "strong", "partial", "poor", "off_topic",
+    "strong",
+    "partial",
+    "poor",
+    "off_topic",
     # graded sets (issue 12): 1-5 labels, adversarial = keyword stuffing, contradicting a
     # key point, or the answer to another question
-    "excellent", "good", "non_answer", "adversarial",
+    "excellent",
+    "good",
+    "non_answer",
+    "adversarial",
 )
 LABEL_RANK: dict[str, int] = {
-    "strong": 3, "partial": 2, "poor": 1, "off_topic": 1,
-    "excellent": 5, "good": 4, "non_answer": 1, "adversarial": 1,
+    "strong": 3,
+    "partial": 2,
+    "poor": 1,
+    "off_topic": 1,
+    "excellent": 5,
+    "good": 4,
+    "non_answer": 1,
+    "adversarial": 1,
 }
 _BOTTOM = ("off_topic", "non_answer", "adversarial")
-ORDERED_PAIRS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys((
-    ("strong", "partial"),
-    ("strong", "poor"),
-    ("partial", "poor"),
-    ("strong", "off_topic"),
-    ("partial", "off_topic"),
-    ("excellent", "good"),
-    ("excellent", "partial"),
-    ("good", "partial"),
-    ("excellent", "poor"),
-    ("good", "poor"),
-    *((hi, lo) for hi in ("excellent", "good", "partial", "poor") for lo in _BOTTOM
-      if (hi, lo) != ("poor", "off_topic")),
-)))  # (poor and off_topic are not compared: dev.jsonl's "poor" is often off the mark too)
+ORDERED_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    dict.fromkeys(
+        (
+            ("strong", "partial"),
+            ("strong", "poor"),
+            ("partial", "poor"),
+            ("strong", "off_topic"),
+            ("partial", "off_topic"),
+            ("excellent", "good"),
+            ("excellent", "partial"),
+            ("good", "partial"),
+            ("excellent", "poor"),
+            ("good", "poor"),
+            *(
+                (hi, lo)
+                for hi in ("excellent", "good", "partial", "poor")
+                for lo in _BOTTOM
+                if (hi, lo) != ("poor", "off_topic")
+            ),
+        )
+    )
+)  # (poor and off_topic are not compared: dev.jsonl's "poor" is often off the mark too)
 # A graded set's poor answer is a wrong attempt at the question (grade 2), so it must
 # beat an answer to another question (grade 1).
 GRADED_PAIRS: tuple[tuple[str, str], ...] = (*ORDERED_PAIRS, ("poor", "off_topic"))
@@ -81,9 +101,14 @@ STRONG_VS_PARTIAL = ("strong>partial", "excellent>partial", "good>partial")
 # What "bottom below partial" checks: the answers that say nothing about the question.
 NOT_AN_ANSWER = ("off_topic", "non_answer")
 SUMMARY_KEYS = (
-    "pairwise_accuracy", "strong_vs_partial_accuracy", "spearman",
-    "quadratic_weighted_kappa", "length_baseline", "length_baseline_strong_vs_partial",
-    "bottom_below_partial", "length_baseline_bottom_below_partial",
+    "pairwise_accuracy",
+    "strong_vs_partial_accuracy",
+    "spearman",
+    "quadratic_weighted_kappa",
+    "length_baseline",
+    "length_baseline_strong_vs_partial",
+    "bottom_below_partial",
+    "length_baseline_bottom_below_partial",
     "adversarial_below_partial",
 )
 WORST_FAILURES = 20  # mis-ranked pairs kept in the result, largest score gap first
@@ -128,7 +153,8 @@ def load_labelled(path: Path | str) -> list[LabelledItem]:
             raw = json.loads(line)
             answers = tuple(
                 LabelledAnswer(
-                    str(a["label"]), str(a["text"]),
+                    str(a["label"]),
+                    str(a["text"]),
                     None if a.get("kind") is None else str(a["kind"]),
                 )
                 for a in raw["answers"]
@@ -154,10 +180,15 @@ def load_labelled(path: Path | str) -> list[LabelledItem]:
                     f"{p}:{n}: grade {a['grade']!r} does not match label {ans.label!r}"
                     f" (grade {LABEL_GRADE[ans.label]})"
                 )
-        items.append(LabelledItem(
-            item_id, question, answers, None if role is None else str(role),
-            None if split is None else str(split),
-        ))
+        items.append(
+            LabelledItem(
+                item_id,
+                question,
+                answers,
+                None if role is None else str(role),
+                None if split is None else str(split),
+            )
+        )
     if not items:
         raise LabelledSetError(f"labelled set {p} is empty")
     return items
@@ -285,7 +316,9 @@ def run_eval(
             grades.append(LABEL_GRADE[ans.label])
             bands.append(band(result.score))
             row: dict[str, Any] = {
-                "label": ans.label, "score": result.score, "status": result.status,
+                "label": ans.label,
+                "score": result.score,
+                "status": result.status,
                 "words": n_words,
             }
             if ans.kind is not None:
@@ -298,13 +331,19 @@ def run_eval(
         len_kinds, _ = _pair_stats(lengths, pairs)
         errors = [f"{scored[i][0]}<={scored[j][0]}" for i, j in wrong]
         for i, j in wrong:
-            mis_ranked.append({
-                "id": item.id, "higher": _label(item.answers[i]),
-                "lower": _label(item.answers[j]), "higher_score": rows[i]["score"],
-                "lower_score": rows[j]["score"], "gap": scored[j][1] - scored[i][1],
-                "higher_caps": rows[i].get("caps", []), "lower_caps": rows[j].get("caps", []),
-                "lower_text": item.answers[j].text,
-            })
+            mis_ranked.append(
+                {
+                    "id": item.id,
+                    "higher": _label(item.answers[i]),
+                    "lower": _label(item.answers[j]),
+                    "higher_score": rows[i]["score"],
+                    "lower_score": rows[j]["score"],
+                    "gap": scored[j][1] - scored[i][1],
+                    "higher_caps": rows[i].get("caps", []),
+                    "lower_caps": rows[j].get("caps", []),
+                    "lower_text": item.answers[j].text,
+                }
+            )
         labels = [label for label, _ in scored]
         values = [score for _, score in scored]
         fails = below_partial_failures(labels, values, NOT_AN_ANSWER)
@@ -381,14 +420,15 @@ def run_eval(
             for kind, c in sorted(adversarial.items())
         },
         "worst_failures": mis_ranked[:WORST_FAILURES],
-        "mean_score_by_label": {
-            label: sum(v) / len(v) for label, v in label_scores.items()
-        },
+        "mean_score_by_label": {label: sum(v) / len(v) for label, v in label_scores.items()},
         "mean_score_by_category": {
             cat: sum(v) / len(v)
             for cat in ("strong", "partial", "poor", "bottom")
-            if (v := [s for lab, vs in label_scores.items() if LABEL_CATEGORY[lab] == cat
-                      for s in vs])
+            if (
+                v := [
+                    s for lab, vs in label_scores.items() if LABEL_CATEGORY[lab] == cat for s in vs
+                ]
+            )
         },
         "counts": {
             "questions": len(items),
@@ -418,9 +458,10 @@ def format_report(result: dict[str, Any], worst: int = 10) -> str:
         f" ({counts['insufficient_data']} not assessed)"
     )
     means = result["mean_score_by_label"]
-    lines.append("mean score by label: " + ", ".join(
-        f"{label} {means[label]:.1f}" for label in LABELS if label in means
-    ))
+    lines.append(
+        "mean score by label: "
+        + ", ".join(f"{label} {means[label]:.1f}" for label in LABELS if label in means)
+    )
     for kind, cell in result["adversarial_by_kind"].items():
         lines.append(
             f"adversarial {kind:16} n={cell['answers']:<3} mean {cell['mean_score']:5.1f}"
@@ -437,7 +478,8 @@ def format_report(result: dict[str, Any], worst: int = 10) -> str:
         for f in result["worst_failures"][:worst]:
             caps = "".join(
                 f" [{side} capped: {', '.join(f[side + '_caps'])}]"
-                for side in ("higher", "lower") if f[side + "_caps"]
+                for side in ("higher", "lower")
+                if f[side + "_caps"]
             )
             lines.append(
                 f"  {f['id']}: {f['higher']} {f['higher_score']} <= {f['lower']}"

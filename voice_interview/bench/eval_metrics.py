@@ -8,8 +8,14 @@ from collections.abc import Collection, Sequence
 
 # The 1-5 grade each label stands for (dev.jsonl labels; the graded labels of issue 12).
 LABEL_GRADE: dict[str, int] = {
-    "excellent": 5, "strong": 5, "good": 4, "partial": 3, "poor": 2,
-    "off_topic": 1, "non_answer": 1, "adversarial": 1,
+    "excellent": 5,
+    "strong": 5,
+    "good": 4,
+    "partial": 3,
+    "poor": 2,
+    "off_topic": 1,
+    "non_answer": 1,
+    "adversarial": 1,
 }
 # 0-100 -> 1-5: under 20 is a non-answer / off-topic, then 20-point bands.
 BAND_EDGES = (20.0, 40.0, 60.0, 80.0)
@@ -44,9 +50,14 @@ def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], k: int = 5) -> 
 # What each label counts as in the ranking metrics: the two strong grades of a graded set
 # are the strong side, and the three kinds of non-answer share the bottom.
 LABEL_CATEGORY: dict[str, str] = {
-    "strong": "strong", "excellent": "strong", "good": "strong",
-    "partial": "partial", "poor": "poor",
-    "off_topic": "bottom", "non_answer": "bottom", "adversarial": "bottom",
+    "strong": "strong",
+    "excellent": "strong",
+    "good": "strong",
+    "partial": "partial",
+    "poor": "poor",
+    "off_topic": "bottom",
+    "non_answer": "bottom",
+    "adversarial": "bottom",
 }
 # Labels that only a graded (1-5) set uses; one of them marks a question as graded.
 GRADED_ONLY = frozenset({"excellent", "good", "non_answer", "adversarial"})
