@@ -5,14 +5,8 @@ One ``InterviewSession`` per connection. The socket reader feeds messages in; on
 fed audio, it returns events, and the session acts on them. Every timing is on
 ``time.monotonic()``.
 
-Taking an end back. After an automatic end of turn the next question goes out at once,
-and the ended turn keeps listening for ``continuation_window_ms``. If the candidate goes
-on there, the question is stopped (``question_audio_cancel``), the answer reopened
-(``turn_resumed``, reason ``continued``), and when it ends again the stored answer is
-replaced by the whole of it and the stopped question is asked again. Its evaluation waits
-for the window to close, so nothing is scored on a cut answer. Speech over a question
-outside that window is a barge-in: the question stops (``turn_resumed``, reason
-``barge_in``) and what is said answers it, unless it asks for the question again.
+After an automatic end the ended answer may still be taken back (``continuation.py``);
+speech over a question is a barge-in.
 """
 
 from __future__ import annotations
@@ -25,10 +19,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from voice_interview import protocol as p
-from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.codecs import AudioDecodeError, make_decoder
 from voice_interview.audio.echo import EchoGuard
-from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.engines.queue import PRIORITY_FINAL, PRIORITY_NORMAL
 from voice_interview.interview.session.continuation import Continuation
@@ -40,22 +32,17 @@ from voice_interview.interview.session.controls import (
     text_answer,
 )
 from voice_interview.interview.session.formats import SessionFormats, question_block
-from voice_interview.interview.session.incremental import IncrementalTranscript
 from voice_interview.interview.session.listening import clock_watch, feed, silence_timer
 from voice_interview.interview.session.outbound import Outbound, Playback, Writer
 from voice_interview.interview.session.results import on_complete, on_evaluation
 from voice_interview.interview.session.services import SessionServices
-from voice_interview.interview.session.turn import (
-    Turn,
-)
+from voice_interview.interview.session.turn import Turn, new_turn
 from voice_interview.interview.session.turn_end import EndOfTurnPolicy
 from voice_interview.interview.session.turn_finish import TurnFinisher
 from voice_interview.logs import ContextLogger
 from voice_interview.store.tables import InterviewRow, QuestionRow
 
 log = logging.getLogger(__name__)
-
-STT_RATE = SAMPLE_RATE
 
 
 class InterviewSession:
@@ -275,26 +262,12 @@ class InterviewSession:
         return playback
 
     def _begin_turn(self, question: QuestionRow, question_audio_ms: float) -> None:
-        segmenter = TurnSegmenter(
-            sample_rate=STT_RATE,
-            aggressiveness=self.settings.vad_aggressiveness,
-            end_silence_ms=self.settings.end_of_turn_unfinished_ms,
-        )
-        ears = self.svc.ears
         holder: list[Turn] = []
-        turn = Turn(
-            question=question,
-            started=time.monotonic(),
-            segmenter=segmenter,
-            transcript=IncrementalTranscript(
-                segmenter,
-                ears.stt,
-                ears.stt_queue,
-                ears.stt_quick_queue,
-                is_stale=lambda: self._closed or self._turn is not holder[0],
-            ),
-            max_answer_ms=int(self.settings.max_answer_s * 1000),
-            interim_interval_ms=self.settings.interim_interval_ms,
+        turn = new_turn(
+            question,
+            self.settings,
+            self.svc.ears,
+            is_stale=lambda: self._closed or self._turn is not holder[0],
         )
         holder.append(turn)
         self._turn = turn

@@ -15,7 +15,9 @@ lost at the cut.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -25,7 +27,9 @@ import numpy.typing as npt
 from voice_interview.audio import SAMPLE_RATE
 from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.interview.session.incremental import IncrementalTranscript
+from voice_interview.interview.session.services import Ears
 from voice_interview.interview.session.turn_end import EndOfTurnDecision
+from voice_interview.settings import Settings
 from voice_interview.store.tables import QuestionRow
 
 RATE = SAMPLE_RATE
@@ -231,3 +235,25 @@ class Turn:
         if self.resumed_at_segment is None:
             return self.segmenter.voiced_audio()
         return self.segmenter.voiced_audio(0, self.resumed_at_segment)
+
+
+def new_turn(
+    question: QuestionRow, settings: Settings, ears: Ears, is_stale: Callable[[], bool]
+) -> Turn:
+    """A fresh turn for ``question``: its own segmenter (a fresh VAD noise estimate) and
+    incremental transcript; ``is_stale`` tells its quick passes when to give up."""
+    segmenter = TurnSegmenter(
+        sample_rate=SAMPLE_RATE,
+        aggressiveness=settings.vad_aggressiveness,
+        end_silence_ms=settings.end_of_turn_unfinished_ms,
+    )
+    return Turn(
+        question=question,
+        started=time.monotonic(),
+        segmenter=segmenter,
+        transcript=IncrementalTranscript(
+            segmenter, ears.stt, ears.stt_queue, ears.stt_quick_queue, is_stale=is_stale
+        ),
+        max_answer_ms=int(settings.max_answer_s * 1000),
+        interim_interval_ms=settings.interim_interval_ms,
+    )
