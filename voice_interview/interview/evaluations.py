@@ -1,8 +1,16 @@
 """Runs answer evaluations off the turn path, stores them, and finishes interviews.
 
 An evaluation is retried once; a second failure is stored as ``failed`` (never
-silently dropped). Evaluations left ``pending`` by a crash are redone at start.
-Sessions subscribe to hear about the evaluations of their interview.
+silently dropped). Sessions subscribe to hear about the evaluations of their interview.
+
+Every evaluation is an answer job in the database (``answer_jobs``), done only under
+this node's claim on it: the node that made the answer claims it and evaluates at once
+(``schedule``); jobs nobody holds (a node stopped mid-answer, or this one restarted) are
+taken up by ``resume_pending``, which the job poller calls every ``VI_JOB_POLL_S``. The
+result is stored and the job deleted in one transaction, only while the claim is still
+this node's, so no evaluation is stored twice. A session hears of evaluations made here
+at once; of those another node made, at the next poll (``poll_remote``), or in the
+replay when it reconnects.
 """
 
 from __future__ import annotations
@@ -11,21 +19,36 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from voice_interview.domain.interview import InterviewStatus
+from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
 from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.queue import EngineQueue
 from voice_interview.interview.evaluator import EvaluationResult, Evaluator, QuestionSpec
 from voice_interview.interview.gating import AnswerMeta
-from voice_interview.store.repository import NotFoundError, Repository
-from voice_interview.store.tables import EvaluationRow, QuestionRow
+from voice_interview.store.repository import (
+    JOB_EVALUATE,
+    ClaimedJob,
+    ClaimLostError,
+    NotFoundError,
+    Repository,
+)
+from voice_interview.store.tables import EvaluationRow, QuestionRow, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2
+# A job whose claim lapsed this many times is given up (stored as failed) when taken up:
+# an answer whose work keeps killing the node that takes it must not take every node down.
+MAX_PICKUPS = 5
+# Jobs the poller takes up at once per node (the answers made here are never held back).
+JOB_CAPACITY = 4
+# Evaluations another node stored this long before a session subscribed are still looked
+# for (clocks a little apart); the session's own replay covers the older ones.
+REMOTE_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -42,6 +65,19 @@ class EvaluationEvent:
 
 Listener = Callable[[EvaluationEvent], Awaitable[None]]
 CompletionListener = Callable[[str, OverallScore], Awaitable[None]]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass
+class _Watch:
+    """An interview with a session here: evaluations stored since ``since`` that this
+    node has not told it about yet (``told``: answer id -> the stored row's updated_at)."""
+
+    since: datetime
+    told: dict[str, datetime] = field(default_factory=dict)
 
 
 def question_spec(q: QuestionRow) -> QuestionSpec:
@@ -88,22 +124,33 @@ class EvaluationService:
         self._completion: dict[str, set[CompletionListener]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
         self._inflight: dict[str, set[str]] = defaultdict(set)
+        self._watch: dict[str, _Watch] = {}
         self.on_latency: Callable[[float], None] | None = None
+        # Set when an evaluation here ends: the job poller may take up the next job now.
+        self.room = asyncio.Event()
 
     def subscribe(
         self, interview_id: str, listener: Listener, on_complete: CompletionListener
     ) -> Callable[[], None]:
         self._listeners[interview_id].add(listener)
         self._completion[interview_id].add(on_complete)
+        self._watch.setdefault(interview_id, _Watch(utcnow() - REMOTE_SLACK))
 
         def unsubscribe() -> None:
             self._listeners[interview_id].discard(listener)
             self._completion[interview_id].discard(on_complete)
+            if not self._listeners[interview_id]:
+                self._watch.pop(interview_id, None)
 
         return unsubscribe
 
     def pending_for(self, interview_id: str) -> int:
         return len(self._inflight.get(interview_id, ()))
+
+    @property
+    def working(self) -> set[str]:
+        """Answers evaluated here now (their job claims are renewed while they are)."""
+        return {a for answers in self._inflight.values() for a in answers}
 
     def schedule(
         self,
@@ -113,8 +160,12 @@ class EvaluationService:
         text: str,
         answer_meta: AnswerMeta | None = None,
     ) -> None:
-        """Evaluate an answer in the background. ``answer_meta`` (source, speech time, stt
-        info) lets the gate judge a spoken answer; without it the text is gated as typed."""
+        """Evaluate an answer in the background, once its job is claimed by this node (if
+        another node holds it, that node evaluates it). ``answer_meta`` (source, speech
+        time, stt info) lets the gate judge a spoken answer; without it the text is gated
+        as typed."""
+        if answer_id in self._inflight[interview_id]:
+            return  # already being evaluated here
         self._inflight[interview_id].add(answer_id)
         task = asyncio.create_task(
             self._evaluate(interview_id, answer_id, question, text, answer_meta)
@@ -123,29 +174,93 @@ class EvaluationService:
         task.add_done_callback(self._tasks.discard)
 
     async def resume_pending(self) -> int:
-        """Redo evaluations that a crash left pending; returns how many were scheduled."""
+        """Take up evaluation jobs that no node holds (left by a node that stopped, or by
+        this one before a restart), as many as there is room for; returns how many were
+        scheduled. An answer not transcribed yet is the transcriber's job first."""
+        room = JOB_CAPACITY - len(self.working)
         count = 0
-        for interview_id, answer_id in await self.repo.pending_evaluations():
-            try:
-                records = await self.repo.answer_records(interview_id)
-            except NotFoundError:
+        for job in await self.repo.claim_jobs(JOB_EVALUATE, room, exclude=self.working):
+            if job.pickups >= MAX_PICKUPS:
+                await self.give_up(job)
                 continue
-            for rec in records:
-                # An untranscribed answer is evaluated once its transcription is recovered.
-                if (
-                    rec.answer is not None
-                    and rec.answer.id == answer_id
-                    and rec.answer.stt.get("status") != "pending"
-                ):
-                    self.schedule(
-                        interview_id,
-                        answer_id,
-                        rec.question,
-                        rec.answer.transcript,
-                        AnswerMeta.of(rec.answer),
-                    )
-                    count += 1
+            try:
+                answer = await self.repo.get_answer(job.answer_id)
+                question = await self.repo.get_question(answer.question_id)
+                evaluation = await self.repo.evaluation_of(job.answer_id)
+            except NotFoundError:
+                continue  # deleted meanwhile: the job went with it
+            if evaluation is not None and evaluation.status != "pending":
+                await self.repo.drop_job(job.answer_id)
+                continue
+            self.schedule(
+                job.interview_id,
+                job.answer_id,
+                question,
+                answer.transcript,
+                AnswerMeta.of(answer),
+            )
+            count += 1
         return count
+
+    async def give_up(self, job: ClaimedJob) -> None:
+        """A job that nodes kept stopping on: stored as a failed evaluation, for good."""
+        error = f"given up: {job.pickups} times a node stopped while working on this answer"
+        log.error(
+            "answer job given up",
+            extra={"interview_id": job.interview_id, "answer_id": job.answer_id, "error": error},
+        )
+        try:
+            row = await self.repo.save_evaluation(
+                job.answer_id,
+                status="failed",
+                score=None,
+                feedback="",
+                strengths=[],
+                weaknesses=[],
+                details={},
+                error=error,
+                claimed=True,
+            )
+            answer = await self.repo.get_answer(job.answer_id)
+        except (NotFoundError, ClaimLostError):
+            return
+        self._told(job.interview_id, row)
+        await self._notify(
+            EvaluationEvent(job.interview_id, job.answer_id, answer.question_id, row, error, True)
+        )
+        await self.maybe_complete(job.interview_id)
+
+    async def poll_remote(self) -> int:
+        """Tell the sessions here about evaluations of their interviews that another node
+        stored (it took up the job after this one or another stopped); returns how many."""
+        watched = {i: w for i, w in self._watch.items() if self._listeners.get(i)}
+        if not watched:
+            return 0
+        since = min(w.since for w in watched.values())
+        found = await self.repo.finished_evaluations(list(watched), since)
+        told = 0
+        touched: set[str] = set()
+        for f in found:
+            watch = watched.get(f.interview_id)
+            answer_id = f.row.answer_id
+            if watch is None or answer_id in self._inflight.get(f.interview_id, ()):
+                continue
+            stamp = _aware(f.row.updated_at)
+            if stamp < watch.since or stamp <= watch.told.get(answer_id, watch.since):
+                continue
+            watch.told[answer_id] = stamp
+            await self._notify(EvaluationEvent(f.interview_id, answer_id, f.question_id, f.row))
+            told += 1
+            touched.add(f.interview_id)
+        for interview_id in touched:
+            await self.maybe_complete(interview_id)
+        return told
+
+    def _told(self, interview_id: str, row: EvaluationRow) -> None:
+        watch = self._watch.get(interview_id)
+        if watch is not None:
+            stamp = row.updated_at
+            watch.told[row.answer_id] = _aware(stamp) if stamp is not None else utcnow()
 
     async def _notify(self, event: EvaluationEvent) -> None:
         for listener in list(self._listeners.get(event.interview_id, ())):
@@ -166,6 +281,12 @@ class EvaluationService:
         spec = question_spec(question)
         error = ""
         try:
+            if await self.repo.claim_job(answer_id) is None:
+                log.info(
+                    "evaluation left to the node that holds its job",
+                    extra={"interview_id": interview_id, "answer_id": answer_id},
+                )
+                return
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 started = loop.time()
                 try:
@@ -196,10 +317,13 @@ class EvaluationService:
                     continue
                 if self.on_latency is not None:
                     self.on_latency(loop.time() - started)
-                row = await self.repo.save_evaluation(answer_id, **evaluation_payload(result))
+                row = await self.repo.save_evaluation(
+                    answer_id, **evaluation_payload(result), claimed=True
+                )
+                self._told(interview_id, row)
                 await self._notify(EvaluationEvent(interview_id, answer_id, question.id, row))
                 return
-            await self.repo.save_evaluation(
+            row = await self.repo.save_evaluation(
                 answer_id,
                 status="failed",
                 score=None,
@@ -208,14 +332,24 @@ class EvaluationService:
                 weaknesses=[],
                 details={},
                 error=error,
+                claimed=True,
             )
+            self._told(interview_id, row)
         except NotFoundError:
             log.info(
                 "interview deleted before its evaluation finished",
                 extra={"interview_id": interview_id},
             )
+        except ClaimLostError as e:
+            # This node stalled past its claim and another took the job: theirs stands.
+            log.warning(
+                "evaluation dropped: %s",
+                e,
+                extra={"interview_id": interview_id, "answer_id": answer_id},
+            )
         finally:
             self._inflight[interview_id].discard(answer_id)
+            self.room.set()
             await self.maybe_complete(interview_id)
 
     async def maybe_complete(self, interview_id: str) -> OverallScore | None:
@@ -246,18 +380,30 @@ class EvaluationService:
         )
         first_time = interview.status != InterviewStatus.COMPLETED.value
         if first_time:
-            if (
-                interview.status == InterviewStatus.READY.value
-                or interview.status == InterviewStatus.PAUSED.value
-            ):
-                await self.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
-            await self.repo.complete_interview(interview_id, overall.score)
+            try:
+                if (
+                    interview.status == InterviewStatus.READY.value
+                    or interview.status == InterviewStatus.PAUSED.value
+                ):
+                    await self.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
+                await self.repo.complete_interview(interview_id, overall.score)
+            except (InvalidTransitionError, NotFoundError):
+                # Another node moved it meanwhile (it completed it too, most likely).
+                if not await self._completed(interview_id):
+                    return None
         for listener in list(self._completion.get(interview_id, ())):
             try:
                 await listener(interview_id, overall)
             except (ConnectionError, RuntimeError) as e:
                 log.warning("completion listener failed: %s", e)
         return overall
+
+    async def _completed(self, interview_id: str) -> bool:
+        try:
+            interview = await self.repo.get_interview(interview_id)
+        except NotFoundError:
+            return False
+        return interview.status == InterviewStatus.COMPLETED.value
 
     async def drain(self) -> None:
         if self._tasks:

@@ -4,8 +4,12 @@ The next question does not depend on the transcript, so the conductor sends it
 first and finishes the answer here: final STT, audio stored as Ogg/Opus (or
 dropped if storage is off), transcript saved with its word timestamps (fitted to the
 stored audio), the turn's timeline and the speech metrics, evaluation scheduled with
-what the gate needs. Answers that a crash left untranscribed are finished at the next
-start from their stored audio.
+what the gate needs.
+
+Answers that a node left untranscribed (it stopped before their final transcript was
+stored) are answer jobs of kind ``transcribe``: ``recover`` takes up those no node holds
+(at start, then from the job poller) and finishes them from their stored audio. The
+transcript is stored only under this node's claim on the job.
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ from voice_interview.audio.storage import decode_ogg_opus, encode_ogg_opus
 from voice_interview.engines.queue import PRIORITY_FINAL
 from voice_interview.engines.registry import Engines
 from voice_interview.engines.stt import Transcript
-from voice_interview.interview.evaluations import EvaluationService
+from voice_interview.interview.evaluations import MAX_PICKUPS, EvaluationService
 from voice_interview.interview.gating import AnswerMeta
 from voice_interview.interview.speech_metrics import fit_words, parse_words, speech_metrics
-from voice_interview.store.repository import NotFoundError, Repository
+from voice_interview.store.repository import (
+    JOB_TRANSCRIBE,
+    ClaimLostError,
+    NotFoundError,
+    Repository,
+)
 from voice_interview.store.tables import AnswerRow, QuestionRow
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,8 @@ log = logging.getLogger(__name__)
 PCM_FORMAT = "pcm_s16le_16k"
 OGG_FORMAT = "ogg_opus"
 RATE = 16000
+# Transcriptions taken up at once per node (each is a full STT pass over one answer).
+RECOVER_BATCH = 2
 
 
 def pcm_bytes(pcm: npt.NDArray[np.int16]) -> bytes:
@@ -60,6 +71,12 @@ class AnswerTranscriber:
         self.engines = engines
         self.evaluations = evaluations
         self.store_audio = store_audio
+        self._recovering: set[str] = set()
+
+    @property
+    def working(self) -> set[str]:
+        """Answers transcribed here now from their stored audio (their claims are renewed)."""
+        return set(self._recovering)
 
     async def finish(
         self,
@@ -115,30 +132,57 @@ class AnswerTranscriber:
         stt["speech_metrics"] = speech_metrics(words, speech_ms, timeline)
         stt["model"] = await loop.run_in_executor(None, _model_info, self.engines.stt)
         stt["status"] = "done"
-        await self.repo.save_transcript(answer_id, transcript.text, stt, audio, OGG_FORMAT)
+        try:
+            await self.repo.save_transcript(answer_id, transcript.text, stt, audio, OGG_FORMAT)
+        except ClaimLostError as e:
+            # This node stalled past its claim and another took the answer over: its
+            # transcript stands (and its evaluation: ours is not claimed either).
+            log.warning("transcript dropped: %s", e, extra={"answer_id": answer_id})
         return stt
 
     async def recover(self) -> int:
-        """Transcribe (then evaluate) answers that a crash left untranscribed."""
+        """Take up transcription jobs that no node holds (an answer whose node stopped
+        before its final transcript was stored), transcribe them from their stored audio,
+        then evaluate them; returns how many were finished."""
+        room = RECOVER_BATCH - len(self._recovering)
+        jobs = await self.repo.claim_jobs(JOB_TRANSCRIBE, room, exclude=self._recovering)
         count = 0
-        for answer in await self.repo.answers_awaiting_transcription():
-            try:
-                question = await self.repo.get_question(answer.question_id)
-                pcm = stored_pcm(answer)
-            except (NotFoundError, AudioDecodeError) as e:
-                log.warning("cannot recover answer %s: %s", answer.id, e)
+        for job in jobs:
+            if job.pickups >= MAX_PICKUPS:
+                await self.evaluations.give_up(job)
                 continue
-            timeline = answer.stt.get("timeline")
-            await self.finish(
-                answer.interview_id,
-                answer.id,
-                question,
-                pcm,
-                speech_ms=answer.speech_ms,
-                timeline=timeline if isinstance(timeline, dict) else None,
-            )
-            count += 1
+            self._recovering.add(job.answer_id)
+            try:
+                count += await self._recover_one(job.answer_id)
+            finally:
+                self._recovering.discard(job.answer_id)
         return count
+
+    async def _recover_one(self, answer_id: str) -> int:
+        try:
+            answer = await self.repo.get_answer(answer_id)
+            question = await self.repo.get_question(answer.question_id)
+            if answer.stt.get("status") != "pending":  # transcribed already: evaluate it
+                self.evaluations.schedule(
+                    answer.interview_id, answer.id, question, answer.transcript,
+                    AnswerMeta.of(answer),
+                )  # fmt: skip
+                return 0
+            pcm = stored_pcm(answer)
+        except (NotFoundError, AudioDecodeError) as e:
+            # The claim lapses and the job is tried again, until it is given up.
+            log.warning("cannot recover answer %s: %s", answer_id, e)
+            return 0
+        timeline = answer.stt.get("timeline")
+        await self.finish(
+            answer.interview_id,
+            answer.id,
+            question,
+            pcm,
+            speech_ms=answer.speech_ms,
+            timeline=timeline if isinstance(timeline, dict) else None,
+        )
+        return 1
 
 
 def _model_info(engine: object) -> dict[str, str | None]:

@@ -15,6 +15,7 @@ from voice_interview.interview.evaluator import Evaluator
 from voice_interview.interview.transcription import AnswerTranscriber
 from voice_interview.server import rest, static, ws
 from voice_interview.server.auth import Authenticator
+from voice_interview.server.cluster import CLUSTER, Cluster
 from voice_interview.server.context import AppContext
 from voice_interview.server.cors import cors_middleware
 from voice_interview.server.errors import error_middleware
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 EngineLoader = Callable[[Settings], Engines]
 
 
-async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
+async def _load_models(ctx: AppContext, loader: EngineLoader, node: Cluster) -> None:
     loop = asyncio.get_running_loop()
     try:
         engines = await loop.run_in_executor(None, loader, ctx.settings)
@@ -45,6 +46,9 @@ async def _load_models(ctx: AppContext, loader: EngineLoader) -> None:
         ctx.repo, engines, evaluations, store_audio=ctx.settings.store_answer_audio
     )
     ctx.set_engines(engines, evaluations, transcriber)
+    # Answer jobs no node holds (this node's before a restart, or a stopped node's):
+    # taken up now, then by the job poller.
+    node.start_jobs(evaluations, transcriber)
     redone = await evaluations.resume_pending()
     recovered = await transcriber.recover()
     if redone or recovered:
@@ -66,7 +70,7 @@ def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.A
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        repo = Repository(settings.database_url)
+        repo = Repository(settings.database_url, lease_ttl_s=settings.lease_ttl_s)
         await repo.init()
         admin_keys = settings.all_admin_keys
         if not admin_keys:
@@ -84,17 +88,30 @@ def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.A
             metrics=Metrics(),
         )
         app[rest.CTX] = ctx
+        node = Cluster(repo, lease_ttl_s=settings.lease_ttl_s, job_poll_s=settings.job_poll_s)
+
+        async def lease_lost(interview_id: str) -> None:
+            session = ctx.sessions.get(interview_id)
+            if session is not None:
+                await session.terminate()
+
+        node.on_lost = lease_lost
+        await node.start()
+        app[CLUSTER] = node
         loading: asyncio.Task[None] | None = None
         if settings.load_models:
-            loading = asyncio.create_task(_load_models(ctx, loader))
+            loading = asyncio.create_task(_load_models(ctx, loader, node))
         yield
         if loading is not None and not loading.done():
             loading.cancel()
+        await node.stop_jobs()
         for session in list(ctx.sessions.values()):
             await session.close()
         if ctx.ready:
             await ctx.evaluations.drain()
             ctx.engines.close()
+        # After the drain: the claims of evaluations still running were renewed until now.
+        await node.stop()
         await repo.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -1,4 +1,12 @@
-"""The candidate's WebSocket: auth, limits, then one InterviewSession per connection."""
+"""The candidate's WebSocket: auth, limits, the interview's lease, then one
+InterviewSession per connection.
+
+One node drives an interview at a time: the socket takes the interview's lease in the
+database before its session starts (``server.cluster``). Held by another node whose lease
+is still live, the socket is refused (``SERVER_BUSY``, close 1013: the page tries again,
+and gets in once that node lets go or its lease expires). On this node, a newer socket
+supersedes the older one (closed with 4409), as before; the lease stays this node's.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,10 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from voice_interview import protocol as p
 from voice_interview.interview.session.session import InterviewSession
+from voice_interview.server.cluster import CLUSTER
+from voice_interview.server.context import AppContext
 from voice_interview.server.rest import ctx_of
-from voice_interview.store.repository import NotFoundError
+from voice_interview.store.repository import Lease, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +54,13 @@ async def _first_message(ws: web.WebSocketResponse) -> WSMessage | None:
     except TimeoutError:
         return None
     return msg if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None
+
+
+def _held_elsewhere(lease: Lease) -> str:
+    return (
+        "this interview is open on another server; it can continue here once it is closed "
+        f"there (or within {max(1, round(lease.seconds_left()))} s if that server stopped)"
+    )
 
 
 def _as_session_update(text: str) -> p.SessionUpdate | None:
@@ -82,7 +99,7 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
         )
         return ws
     try:
-        interview = await ctx.repo.get_interview(interview_id)
+        await ctx.repo.get_interview(interview_id)  # read again once the lease is held
     except NotFoundError as e:
         await _refuse(ws, p.INTERVIEW_NOT_FOUND, str(e), p.CLOSE_NOT_FOUND)
         return ws
@@ -100,9 +117,43 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
             p.CLOSE_OVERLOADED,
         )
         return ws
-    if previous is not None:
-        # A reconnect supersedes the old socket (often half-dead after a network drop).
+    node = request.app[CLUSTER]
+    try:
+        lease = await node.acquire(interview_id)
+    except NotFoundError as e:
+        await _refuse(ws, p.INTERVIEW_NOT_FOUND, str(e), p.CLOSE_NOT_FOUND)
+        return ws
+    if not lease.held:
+        log.info(
+            "interview held by another node",
+            extra={"interview_id": interview_id, "holder": lease.holder},
+        )
+        await _refuse(ws, p.SERVER_BUSY, _held_elsewhere(lease), p.CLOSE_OVERLOADED)
+        return ws
+    try:
+        await _drive(ws, ctx, interview_id)
+    finally:
+        # After the session closed: another node may take the interview from here on.
+        await node.release(interview_id)
+    return ws
+
+
+async def _drive(ws: web.WebSocketResponse, ctx: AppContext, interview_id: str) -> None:
+    """The session of one accepted socket, under the interview's lease."""
+    settings = ctx.settings
+    try:
+        # Read again under the lease: a session on another node may have moved it on.
+        interview = await ctx.repo.get_interview(interview_id)
+    except NotFoundError as e:
+        await _refuse(ws, p.INTERVIEW_NOT_FOUND, str(e), p.CLOSE_NOT_FOUND)
+        return
+    # A reconnect supersedes the old socket (often half-dead after a network drop), until
+    # none is left: of two sockets arriving at once, only one may run a session. From the
+    # loop's end to the session's registration nothing awaits.
+    while (previous := ctx.sessions.get(interview_id)) is not None:
         await previous.terminate()
+        if ctx.sessions.get(interview_id) is previous:
+            del ctx.sessions[interview_id]
 
     async def send_text(text: str) -> None:
         await ws.send_str(text)
@@ -188,4 +239,3 @@ async def interview_ws(request: web.Request) -> web.WebSocketResponse:
                 await ws.close(code=p.CLOSE_SUPERSEDED, message=b"taken over by another connection")
             else:
                 await ws.close()
-    return ws

@@ -222,12 +222,21 @@ class Repository:
     # ------------------------------------------------------------ secrets
 
     async def get_or_create_secret(self, name: str, nbytes: int = 32) -> str:
-        async with self._write() as s:
-            row = await s.get(ServerSecret, name)
-            if row is None:
-                row = ServerSecret(name=name, value=secrets.token_urlsafe(nbytes))
-                s.add(row)
-            return row.value
+        try:
+            async with self._write() as s:
+                row = await s.get(ServerSecret, name)
+                if row is None:
+                    row = ServerSecret(name=name, value=secrets.token_urlsafe(nbytes))
+                    s.add(row)
+                value = row.value
+        except IntegrityError:
+            # Another node made it at the same moment (nodes starting together): theirs.
+            async with self._read() as s:
+                made = await s.get(ServerSecret, name)
+            if made is None:
+                raise
+            value = made.value
+        return value
 
     # ------------------------------------------------------------ candidates and CVs
 

@@ -24,9 +24,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voice_interview.store.tables import Base
 
@@ -186,15 +186,27 @@ def _upgrade(conn: Connection) -> UpgradeResult:
     return UpgradeResult(before, head, stamped)
 
 
+# Several nodes starting at once on one empty PostgreSQL database: the first to take this
+# lock creates the schema, the others wait for it and then find it at the newest revision.
+SCHEMA_LOCK = 0x76695F736368  # "vi_sch"
+
+
+async def _schema_lock(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+
 async def ensure_schema(engine: AsyncEngine) -> None:
     """Create the schema in an empty database; refuse any revision but the newest."""
     async with engine.begin() as conn:
+        await _schema_lock(conn)
         await conn.run_sync(_ensure)
 
 
 async def upgrade_schema(engine: AsyncEngine) -> UpgradeResult:
     """Run the migrations up to the newest revision (stamping pre-migration tables)."""
     async with engine.begin() as conn:
+        await _schema_lock(conn)
         return await conn.run_sync(_upgrade)
 
 
