@@ -16,7 +16,7 @@ from voice_interview.interview.transcription import AnswerTranscriber
 from voice_interview.server import rest, static, ws
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.cluster import CLUSTER, Cluster
-from voice_interview.server.context import AppContext
+from voice_interview.server.context import CTX, AppContext
 from voice_interview.server.cors import cors_middleware
 from voice_interview.server.errors import error_middleware
 from voice_interview.server.metrics import Metrics
@@ -87,7 +87,7 @@ def create_app(settings: Settings, loader: EngineLoader = load_engines) -> web.A
             auth=Authenticator(admin_keys, secret, settings.token_ttl_s),
             metrics=Metrics(),
         )
-        app[rest.CTX] = ctx
+        app[CTX] = ctx
         node = Cluster(repo, lease_ttl_s=settings.lease_ttl_s, job_poll_s=settings.job_poll_s)
 
         async def lease_lost(interview_id: str) -> None:

@@ -18,13 +18,12 @@ from voice_interview.engines.queue import PRIORITY_BACKGROUND
 from voice_interview.interview.cv.analysis import analyse_cv
 from voice_interview.interview.questions.bank import load_bank, select_questions
 from voice_interview.interview.report import build_report, interview_summary, render_html
-from voice_interview.server.context import CTX, AppContext, ctx_of
+from voice_interview.server.context import AppContext, ctx_of
 from voice_interview.server.errors import ApiError, read_json
 from voice_interview.store.repository import AnswerRecord, NewQuestion, NotFoundError
 from voice_interview.store.tables import AnswerRow, CvAnalysisRow, InterviewRow
 
 log = logging.getLogger(__name__)
-__all__ = ["CTX", "add_routes", "ctx_of"]  # CTX and ctx_of live in context.py
 
 
 MAX_ID_LEN = 64

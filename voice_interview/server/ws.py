@@ -20,8 +20,7 @@ from aiohttp import WSMessage, WSMsgType, web
 from voice_interview import protocol as p
 from voice_interview.interview.session.session import InterviewSession
 from voice_interview.server.cluster import CLUSTER
-from voice_interview.server.context import AppContext
-from voice_interview.server.rest import ctx_of
+from voice_interview.server.context import AppContext, ctx_of
 from voice_interview.store.repository import Lease, NotFoundError
 
 log = logging.getLogger(__name__)
