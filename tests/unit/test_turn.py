@@ -183,7 +183,7 @@ async def test_settled_tells_whether_the_answer_stands() -> None:
 
 # ---------------------------------------------------------------------------- the policy
 
-POLICY = EndOfTurnPolicy(finished_ms=500, unfinished_ms=1700, short_answer_ms=1000)
+POLICY = EndOfTurnPolicy(finished_ms=500, unfinished_ms=1700, short_answer_ms=1000, unsure_ms=800)
 
 
 def inputs(text: str | None, **kw: Any) -> EndOfTurnInputs:
@@ -204,12 +204,15 @@ def test_mid_sentence_gets_the_long_wait() -> None:
     d = POLICY.decide(inputs("and then I would use the"))
     assert (d.wait_ms, d.why) == (1700, "unfinished")
     assert POLICY.decide(inputs(None)).why == "unfinished"
-    assert POLICY.decide(inputs("It is done.", last_word_probability=0.5)).why == "unfinished"
+    # Maybe finished, but heard unsure: the middle wait, under the long one.
+    d = POLICY.decide(inputs("It is done.", last_word_probability=0.5))
+    assert (d.wait_ms, d.why) == (800, "unsure")
 
 
-def test_a_voice_going_on_gets_the_long_wait() -> None:
-    policy = EndOfTurnPolicy(500, 1700, 1000, min_turn_probability=0.1)
-    assert policy.decide(inputs("It is done.", turn_probability=0.05)).why == "voice_going_on"
+def test_a_voice_going_on_gets_the_middle_wait() -> None:
+    policy = EndOfTurnPolicy(500, 1700, 1000, unsure_ms=800, min_turn_probability=0.1)
+    d = policy.decide(inputs("It is done.", turn_probability=0.05))
+    assert (d.wait_ms, d.why) == (800, "voice_going_on")
     assert policy.decide(inputs("It is done.", turn_probability=None)).why == "finished"
 
 

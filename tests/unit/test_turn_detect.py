@@ -131,29 +131,39 @@ def test_recent_audio_is_the_input_as_received() -> None:
 
 def _pause_verdicts(
     name: str, stt: SpeechToText, detector: TurnDetector
-) -> list[tuple[float, int]]:
-    """The server's end-of-turn check at every pause of a fixture, as (time s, wait ms):
+) -> list[tuple[float, int, str]]:
+    """The server's end-of-turn check at every pause of a fixture, as (time s, wait ms, why):
     the quick pass over the last 6 s of voiced audio and Smart Turn over the last 8 s as
     received, fed to the same policy with the default settings."""
     from voice_interview.interview.session.turn_check import END_CHECK_WORDS_S
-    from voice_interview.interview.session.turn_end import end_silence_ms
+    from voice_interview.interview.session.turn_end import EndOfTurnInputs, EndOfTurnPolicy
 
     settings = Settings()
+    policy = EndOfTurnPolicy(
+        finished_ms=settings.end_of_turn_silence_ms,
+        unfinished_ms=settings.end_of_turn_unfinished_ms,
+        short_answer_ms=settings.end_of_turn_short_answer_ms,
+        unsure_ms=settings.end_of_turn_unsure_ms,
+        min_turn_probability=settings.smart_turn_veto_below,
+    )
     pcm = np.concatenate([load_fixture(name), np.zeros(RATE, dtype=np.int16)])
     seg = TurnSegmenter(sample_rate=RATE, end_silence_ms=100_000)
     verdicts = []
     for i in range(0, pcm.size, 320):
         if any(ev.kind == "speech_stopped" for ev in seg.feed(pcm[i : i + 320])):
             words = stt.quick_transcribe(seg.voiced_audio()[-int(END_CHECK_WORDS_S * RATE) :])
-            wait = end_silence_ms(
-                words.text,
-                finished_ms=settings.end_of_turn_silence_ms,
-                unfinished_ms=settings.end_of_turn_unfinished_ms,
-                last_word_probability=words.last_word_probability,
-                turn_probability=detector.probability_complete(seg.recent_audio(8000)),
-                min_turn_probability=settings.smart_turn_veto_below,
+            decision = policy.decide(
+                EndOfTurnInputs(
+                    text=words.text,
+                    last_word_probability=words.last_word_probability,
+                    turn_probability=detector.probability_complete(seg.recent_audio(8000)),
+                    speech_ms=60_000,  # long and on its key points: words and voice decide
+                    difficulty="medium",
+                    question_type="technical",
+                    coverage=1.0,
+                )
             )
-            verdicts.append(((i + 320) / RATE, wait))
+            verdicts.append(((i + 320) / RATE, decision.wait_ms, decision.why))
     return verdicts
 
 
@@ -165,39 +175,48 @@ PAUSED = [
 
 
 @pytest.mark.parametrize("name", PAUSED)
-def test_a_thinking_pause_mid_sentence_gets_the_long_wait(
+def test_a_thinking_pause_mid_sentence_is_never_taken_for_an_end(
     name: str, stt: SpeechToText, detector: TurnDetector
 ) -> None:
     """Each fixture that stops to think for 1.2-1.5 s mid-sentence ("I would use", "and
-    the response is", "to show the team that"): the check at that pause must choose a
-    wait longer than the pause, or the candidate would be cut off."""
+    the response is", "to show the team that"): the check at that pause must never choose
+    the short wait, and when the words cannot end a sentence the wait must outlast the
+    pause. A middle wait on an unsure ending may end the turn early; continuation takes
+    that back (tests/integration/test_pauses.py)."""
     manifest = {e["file"]: e for e in json.loads((FIXTURES / "manifest.json").read_text())}
     pause = manifest[name]["pauses"][0]
     # speech_stopped comes ~0.2-0.3 s after the pause starts
     at_pause = [
-        w for t, w in _pause_verdicts(name, stt, detector) if 0 < t - pause["start_s"] < 0.6
+        (w, why)
+        for t, w, why in _pause_verdicts(name, stt, detector)
+        if 0 < t - pause["start_s"] < 0.6
     ]
     assert at_pause, "the segmenter saw no pause there"
     pause_ms = (pause["end_s"] - pause["start_s"]) * 1000
-    assert all(wait > pause_ms for wait in at_pause)
+    assert all(why != "finished" for _, why in at_pause), at_pause
+    assert all(w > pause_ms for w, why in at_pause if why == "unfinished")
 
 
 def test_most_finished_answers_get_the_short_wait(
     stt: SpeechToText, detector: TurnDetector
 ) -> None:
     """The other side of the policy: after the last sentence of an answer the short wait
-    should be the common case (the long one costs a second each time), or the pause test
-    above would pass by always waiting long. The robotic espeak-ng voices leave tiny.en
-    unsure of the last word ("slower ride", "ident potent") and Smart Turn unsure of the
-    prosody, so they often get the long wait; the Piper voice, closest to real speech,
-    nearly always gets the short one (6 of 7 fixtures when this was written)."""
+    should be the common case, or the pause test above would pass by always waiting long;
+    and no answer that really ends may get the long wait. The robotic espeak-ng voices
+    leave tiny.en unsure of the last word ("slower ride", "ident potent") and Smart Turn
+    unsure of the prosody, so they often get the middle wait; the Piper voice, closest to
+    real speech, nearly always gets the short one (6 of 7 fixtures when this was written)."""
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
     short = {"piper": 0, "espeak": 0}
     total = {"piper": 0, "espeak": 0}
+    long_ends = []
     for entry in manifest:
         voice = "piper" if entry["voice"].startswith("piper") else "espeak"
         total[voice] += 1
-        _, wait = _pause_verdicts(entry["file"], stt, detector)[-1]
+        _, wait, why = _pause_verdicts(entry["file"], stt, detector)[-1]
         short[voice] += wait == Settings().end_of_turn_silence_ms
+        if wait > Settings().end_of_turn_unsure_ms:
+            long_ends.append((entry["file"], why))
     assert short["piper"] >= total["piper"] - 1, short
     assert short["piper"] + short["espeak"] >= len(manifest) / 2, short
+    assert not long_ends, long_ends

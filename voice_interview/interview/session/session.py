@@ -67,6 +67,7 @@ class InterviewSession:
             finished_ms=s.end_of_turn_silence_ms,
             unfinished_ms=s.end_of_turn_unfinished_ms,
             short_answer_ms=s.end_of_turn_short_answer_ms,
+            unsure_ms=s.end_of_turn_unsure_ms,
             min_turn_probability=s.smart_turn_veto_below,
         )
         # The question's own audio coming back through a speaker is not the candidate.

@@ -1,11 +1,13 @@
 """When has the candidate finished? Words and voice decide how long a silence ends the turn.
 
 After a finished sentence a short silence ends the turn; mid-sentence (the last word
-cannot end a sentence, or the text has no closing punctuation) the server waits
-longer, so a candidate who stops to find the next word is not cut off. Whisper puts a
-full stop at the end of almost any clip, so the last word matters more than the
-punctuation. A turn model that listens to the voice (Smart Turn) can only lengthen the
-wait: a finished sentence said with a "more to come" voice gets the long one.
+cannot end a sentence) the server waits long, so a candidate who stops to find the next
+word is not cut off; in between (an unsure last word, no closing punctuation, a short
+first sentence) a middle wait. Whisper puts a full stop at the end of almost any clip, so
+the last word matters more than the punctuation. A turn model that listens to the voice
+(Smart Turn) can only lengthen the wait: a finished sentence said with a "more to come"
+voice gets the long one. Every end can be taken back (continuation), so no wait has to
+be long enough for every pause.
 """
 
 from __future__ import annotations
@@ -47,45 +49,31 @@ _WORD = re.compile(r"[a-z']+")
 _CLOSED = re.compile(r"[.!?][\"')\]]*\s*$")
 
 
+def sentence_ending(text: str) -> str:
+    """How the transcript so far ends: ``open`` when its last word cannot end a sentence
+    (or there are no words), ``unclosed`` when it has no closing punctuation, else
+    ``finished``."""
+    stripped = text.strip()
+    words = _WORD.findall(stripped.lower())
+    if not words or words[-1] in CONTINUATION_WORDS:
+        return "open"
+    if words[-1] == "that" and COMPLEMENT_VERBS.intersection(words[-4:-1]):
+        return "open"
+    if not _CLOSED.search(stripped):
+        return "unclosed"
+    return "finished"
+
+
 def sentence_complete(text: str) -> bool:
     """Whether the transcript so far ends at the end of a sentence."""
-    stripped = text.strip()
-    if not stripped or not _CLOSED.search(stripped):
-        return False
-    words = _WORD.findall(stripped.lower())
-    if not words:
-        return False
-    if words[-1] == "that" and COMPLEMENT_VERBS.intersection(words[-4:-1]):
-        return False
-    return words[-1] not in CONTINUATION_WORDS
+    return sentence_ending(text) == "finished"
 
 
 # Below this, the last word may be misheard ("returns" heard as "return."): wait longer.
 MIN_LAST_WORD_PROBABILITY = 0.7
-
-
-def end_silence_ms(
-    text: str | None,
-    *,
-    finished_ms: int,
-    unfinished_ms: int,
-    last_word_probability: float = 1.0,
-    turn_probability: float | None = None,
-    min_turn_probability: float = 0.0,
-) -> int:
-    """The silence that ends the turn now: short only after a finished sentence whose last
-    word was heard with confidence, unless the turn model (``turn_probability``, None when
-    it did not run) hears the voice going on; else long (also while the words are not
-    known yet). A wrong "long" costs a second of waiting; a wrong "short" cuts the
-    candidate off."""
-    if (
-        text is not None
-        and last_word_probability >= MIN_LAST_WORD_PROBABILITY
-        and sentence_complete(text)
-        and (turn_probability is None or turn_probability >= min_turn_probability)
-    ):
-        return finished_ms
-    return unfinished_ms
+# Below this, a last word that cannot end a sentence is as likely a mishearing of the
+# real end ("in the path." heard as "or"): not trusted to mean mid-sentence.
+MIN_OPEN_WORD_PROBABILITY = 0.5
 
 
 # ---------------------------------------------------------------------------- the policy
@@ -115,7 +103,7 @@ class EndOfTurnInputs:
 @dataclass(frozen=True)
 class EndOfTurnDecision:
     wait_ms: int  # the silence that now ends the turn
-    why: str  # unfinished | voice_going_on | short_answer | finished
+    why: str  # unfinished | voice_going_on | unsure | short_answer | finished
     expected_speech_ms: int
     inputs: EndOfTurnInputs
 
@@ -139,15 +127,27 @@ class EndOfTurnDecision:
 class EndOfTurnPolicy:
     """How much silence ends the turn, decided at each pause, in one place.
 
-    Mid-sentence, or when the voice sounds like more is coming: the long wait. After a
-    finished sentence: the short wait, unless the answer is still short for its question
-    and touches few of its key points, when a first sentence is the likely thing heard
-    ("It's a hash table."). The short wait can be short because an end taken too early is
-    taken back when the candidate goes on (see ``turn.Turn.window``)."""
+    The waits are short because an end taken too early is taken back when the candidate
+    goes on (see ``turn.Turn.window``); the long one is kept for words that cannot end an
+    answer at all. So an answer that really ends gets its reply within the middle wait at
+    worst, and a thinking pause after a finished sentence costs a take-back, not the rest
+    of the answer:
+
+    * ``unfinished`` (long): the last word, heard with some confidence, cannot end a
+      sentence ("I would use", "and the"), or no words are known yet;
+    * ``voice_going_on`` (middle): Smart Turn hears a voice that goes on. It does so
+      after many finished sentences mid-answer, but on synthetic and flat voices also at
+      real ends, so it earns the middle wait, not the long one;
+    * ``unsure`` (middle): a sentence that may be finished but was heard without closing
+      punctuation or with an unsure last word ("the response is" heard as "the responses.");
+    * ``short_answer`` (middle): a finished sentence in an answer still short for its
+      question that touches few of its key points ("It's a hash table.");
+    * ``finished`` (short): anything else."""
 
     finished_ms: int
     unfinished_ms: int
     short_answer_ms: int
+    unsure_ms: int = 800
     min_turn_probability: float = 0.0
 
     def expected_speech_ms(self, difficulty: str, question_type: str) -> int:
@@ -160,17 +160,19 @@ class EndOfTurnPolicy:
         def verdict(wait_ms: int, why: str) -> EndOfTurnDecision:
             return EndOfTurnDecision(wait_ms, why, expected, inputs)
 
-        if (
-            inputs.text is None
-            or inputs.last_word_probability < MIN_LAST_WORD_PROBABILITY
-            or not sentence_complete(inputs.text)
-        ):
+        middle = max(self.finished_ms, self.unsure_ms)
+        if inputs.text is None:
+            return verdict(self.unfinished_ms, "unfinished")
+        ending = sentence_ending(inputs.text)
+        if ending == "open" and inputs.last_word_probability >= MIN_OPEN_WORD_PROBABILITY:
             return verdict(self.unfinished_ms, "unfinished")
         if (
             inputs.turn_probability is not None
             and inputs.turn_probability < self.min_turn_probability
         ):
-            return verdict(self.unfinished_ms, "voice_going_on")
+            return verdict(middle, "voice_going_on")
+        if ending != "finished" or inputs.last_word_probability < MIN_LAST_WORD_PROBABILITY:
+            return verdict(middle, "unsure")
         short = inputs.speech_ms < SHORT_ANSWER_SHARE * expected
         uncovered = inputs.coverage is None or inputs.coverage < LOW_COVERAGE
         if short and uncovered:
