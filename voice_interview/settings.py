@@ -59,8 +59,9 @@ class Settings:
     # After a finished sentence in an answer still short for its question (and touching
     # few of its key points): likely a first sentence, so a middle wait.
     end_of_turn_short_answer_ms: int = 800
-    # After a sentence heard with an unsure last word or without closing punctuation: a
-    # middle wait too, under 900 ms so an answer that really ends is answered promptly.
+    # After a sentence heard with an unsure last word or without closing punctuation, and
+    # until a pause's check has decided: a middle wait too, under 900 ms so an answer that
+    # really ends is answered promptly.
     end_of_turn_unsure_ms: int = 800
     # After an end of turn, speech within this long (input audio or server clock, the
     # later) that lasts continuation_min_speech_ms takes the end back: the question being

@@ -81,8 +81,8 @@ class Continuation:
         s.unmark_answered(turn.question.id)
         turn.settle(False)
         turn.reopen()
-        # The continuation is new speech: until its first pause decides, the long wait.
-        turn.segmenter.end_silence_ms = s.settings.end_of_turn_unfinished_ms
+        # The continuation is new speech: until its first pause decides, the middle wait.
+        turn.segmenter.end_silence_ms = s.settings.end_of_turn_unsure_ms
         s.open_turn = turn
         s.log.info(
             "end of turn taken back",

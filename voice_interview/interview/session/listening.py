@@ -39,7 +39,10 @@ async def feed(s: InterviewSession, turn: Turn, pcm: npt.NDArray[np.int16], arri
     interims_allowed = s.svc.ears.backlog < MAX_STT_BACKLOG_FOR_INTERIMS
     for ev in turn.feed(pcm, arrived, interims_allowed=interims_allowed):
         if isinstance(ev, SpeechStarted):
-            turn.segmenter.end_silence_ms = s.settings.end_of_turn_unfinished_ms
+            # New words: the last verdict no longer holds. Until this pause's check decides,
+            # the middle wait, so a check that comes late on a loaded box does not hold
+            # every turn for the long one; an end it would not have chosen is taken back.
+            turn.segmenter.end_silence_ms = s.settings.end_of_turn_unsure_ms
             await s.send(p.SpeechStartedMsg(ev.audio_ms))
         elif isinstance(ev, SpeechStopped):
             s.spawn(check_end_of_turn(s, turn))

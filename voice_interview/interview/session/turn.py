@@ -245,7 +245,7 @@ def new_turn(
     segmenter = TurnSegmenter(
         sample_rate=SAMPLE_RATE,
         aggressiveness=settings.vad_aggressiveness,
-        end_silence_ms=settings.end_of_turn_unfinished_ms,
+        end_silence_ms=settings.end_of_turn_unsure_ms,  # until a pause's check decides
     )
     return Turn(
         question=question,
