@@ -208,11 +208,11 @@ async def test_the_question_coming_back_through_a_speaker_is_not_the_candidate(
                 until=lambda last: bool(cand.of_type("interview_complete")),
             )
             resumed = [m.data for m in cand.of_type("turn_resumed")]
-            assert resumed[0] == {
+            assert resumed and resumed[0] == {
                 "type": "turn_resumed",
                 "question_id": asked.question_id,
                 "reason": "barge_in",
-            }
+            }, cand.transcript()
             # Any later ones: the answer going on after one of its pauses.
             assert all(r["reason"] == "continued" for r in resumed[1:])
             assert {r["question_id"] for r in resumed} == {asked.question_id}
