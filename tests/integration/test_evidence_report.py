@@ -25,7 +25,7 @@ from tests.conftest import ServerProcess
 from tests.integration.client import ADMIN, WsLog, create_interview
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
-from voice_interview.interview.rubric import content_stems
+from voice_interview.text.normalize import content_stems
 
 pytestmark = pytest.mark.models
 

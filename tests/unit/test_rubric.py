@@ -19,21 +19,7 @@ def _by_kp(a: rubric.RubricAssessment) -> dict[str, rubric.KeyPointMatch]:
 
 
 # ------------------------------------------------------------------ text handling (no model)
-
-
-def test_stem_matches_inflections() -> None:
-    assert rubric.stem("indexes") == rubric.stem("index")
-    assert rubric.stem("caching") == rubric.stem("cached")
-    assert rubric.stem("queries") == rubric.stem("query")
-    assert rubric.stem("stopped") == rubric.stem("stop")
-
-
-def test_content_stems_drop_stopwords() -> None:
-    assert rubric.content_stems("It is the database that scans the tables") == [
-        "databas",
-        "scan",
-        "tabl",
-    ]
+# Words and stems are text/normalize.py's (tests/unit/test_text_normalize.py).
 
 
 def test_split_spans_gives_sentences_clauses_and_offsets() -> None:

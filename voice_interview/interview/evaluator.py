@@ -49,12 +49,11 @@ from voice_interview.interview.rubric import (
     RubricAssessment,
     TextEmbedder,
     assess,
-    content_stems,
     split_sentences,
-    words,
 )
 from voice_interview.interview.speech_metrics import SpokenWord, locate_quote, parse_words
 from voice_interview.settings import Settings
+from voice_interview.text.normalize import content_stems, words
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from voice_interview.interview.gating import (
     AnswerMeta,
     GateResult,
 )
-from voice_interview.interview.rubric import words
 from voice_interview.interview.speech_metrics import parse_words
+from voice_interview.text.normalize import words
 
 NON_ANSWER_VERSION = "non-answer-2026.2"
 

@@ -38,6 +38,8 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from voice_interview.text.normalize import STOPWORDS, content_stems, stem, words
+
 RUBRIC_VERSION = "rubric-2025.1"
 
 CoverageStatus = Literal["covered", "partial", "missing"]
@@ -45,89 +47,6 @@ CoverageStatus = Literal["covered", "partial", "missing"]
 
 class TextEmbedder(Protocol):
     def embed(self, texts: list[str]) -> NDArray[np.float32]: ...
-
-
-# --------------------------------------------------------------------------------- words
-
-STOPWORDS = frozenset(
-    [
-        "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
-        "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between",
-        "both", "but", "by", "can", "can't", "could", "couldn't", "did", "didn't", "do", "does",
-        "doesn't", "doing", "don't", "down", "during", "each", "either", "else", "even", "ever",
-        "every", "few", "for", "from", "further", "get", "gets", "got", "had", "hadn't", "has",
-        "hasn't", "have", "haven't", "having", "he", "her", "here", "hers", "herself", "him",
-        "himself", "his", "how", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is",
-        "isn't", "it", "it's", "its", "itself", "just", "let", "like", "lot", "lots", "make",
-        "makes", "may", "me", "might", "more", "most", "much", "must", "my", "myself", "no", "nor",
-        "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours",
-        "ourselves", "out", "over", "own", "per", "quite", "rather", "really", "same", "say",
-        "says", "she", "should", "shouldn't", "so", "some", "something", "such", "than", "that",
-        "that's", "the", "their", "theirs", "them", "themselves", "then", "there", "there's",
-        "these", "they", "they'd", "they'll", "they're", "this", "those", "though", "through",
-        "thus", "to", "too", "under", "until", "up", "upon", "us", "use", "used", "uses", "using",
-        "very", "via", "was", "wasn't", "way", "we", "we'd", "we'll", "we're", "we've", "well",
-        "were", "weren't", "what", "what's", "when", "where", "whether", "which", "while", "who",
-        "whom", "whose", "why", "will", "with", "within", "without", "won't", "would", "wouldn't",
-        "yeah", "yes", "yet", "you", "you'd", "you'll", "you're", "your", "yours", "yourself",
-        "actually", "basically", "maybe", "probably", "sure", "thing", "things", "stuff", "kind",
-        "sort", "pretty", "okay", "ok", "etc", "e.g", "i.e", "first", "second", "then", "next",
-        "also", "example", "instance", "such", "usually", "often", "always", "never"
-    ]
-)
-
-_WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:-[a-z0-9]+)*")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case word tokens (apostrophes and hyphenated compounds kept whole)."""
-    return [w.replace("’", "'") for w in _WORD_RE.findall(text.lower())]
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper: enough to match plurals and verb forms, nothing clever."""
-    w = word.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    elif w.endswith("n't"):
-        w = w[:-3]
-    if len(w) <= 3:
-        return w
-    for suffix, repl, min_len in (
-        ("ational", "ate", 8),
-        ("ization", "ize", 8),
-        ("ically", "ic", 7),
-        ("iness", "y", 6),
-        ("ness", "", 7),
-        ("ments", "", 8),
-        ("ment", "", 7),
-        ("ingly", "", 7),
-        ("edly", "", 7),
-        ("ities", "ity", 7),
-        ("ies", "y", 5),
-        ("ied", "y", 5),
-        ("sses", "ss", 5),
-        ("ing", "", 6),
-        ("ed", "", 5),
-        ("ly", "", 6),
-        ("es", "", 5),
-        ("s", "", 4),
-    ):
-        if w.endswith(suffix) and len(w) >= min_len:
-            if suffix == "es" and not re.search(r"(?:ss|x|ch|sh|zz)es$", w):
-                continue
-            if suffix == "s" and (w.endswith("ss") or w.endswith("us") or w.endswith("is")):
-                return w
-            w = w[: len(w) - len(suffix)] + repl
-            break
-    # Undo doubled final consonants left by -ed / -ing ("stopped" -> "stopp" -> "stop").
-    if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "lsz":
-        w = w[:-1]
-    return w.rstrip("e") if len(w) > 4 else w
-
-
-def content_stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
 
 
 # ----------------------------------------------------------------------------- answer spans

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from voice_interview.interview.rubric import content_stems
+from voice_interview.text.normalize import content_stems
 
 # Words after which an English sentence practically never ends: articles, prepositions,
 # conjunctions, auxiliaries, subject pronouns, fillers, and verbs that need an object.
