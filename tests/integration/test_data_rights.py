@@ -22,7 +22,7 @@ from tests.audio_helpers import load_fixture
 from tests.conftest import ServerProcess, start_server
 from tests.integration.client import ADMIN, WsLog
 from tests.pg import fetch_all, table_names
-from voice_interview.store import repository
+from voice_interview.store import connection
 
 pytestmark = pytest.mark.models
 
@@ -223,7 +223,7 @@ def _secure_delete_is_on() -> bool:
         def cursor(self) -> Cursor:
             return Cursor()
 
-    repository._sqlite_pragmas(Conn(), None)
+    connection._sqlite_pragmas(Conn(), None)
     return any(
         s.startswith("pragmasecure_delete=") and s.endswith(("on", "1", "fast")) for s in executed
     )
