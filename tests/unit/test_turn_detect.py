@@ -138,14 +138,7 @@ def _pause_verdicts(
     from voice_interview.interview.session.turn_check import END_CHECK_WORDS_S
     from voice_interview.interview.session.turn_end import EndOfTurnInputs, EndOfTurnPolicy
 
-    settings = Settings()
-    policy = EndOfTurnPolicy(
-        finished_ms=settings.end_of_turn_silence_ms,
-        unfinished_ms=settings.end_of_turn_unfinished_ms,
-        short_answer_ms=settings.end_of_turn_short_answer_ms,
-        unsure_ms=settings.end_of_turn_unsure_ms,
-        min_turn_probability=settings.smart_turn_veto_below,
-    )
+    policy = EndOfTurnPolicy.from_settings(Settings())
     pcm = np.concatenate([load_fixture(name), np.zeros(RATE, dtype=np.int16)])
     seg = TurnSegmenter(sample_rate=RATE, end_silence_ms=100_000)
     verdicts = []

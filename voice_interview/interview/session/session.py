@@ -63,13 +63,7 @@ class InterviewSession:
         self.formats = SessionFormats(services.voice.sample_rate)
         self._decoder = make_decoder(self.formats.input.encoding, self.formats.input.sample_rate)
         self.writer = Writer(send_text, send_bytes)
-        self.policy = EndOfTurnPolicy(
-            finished_ms=s.end_of_turn_silence_ms,
-            unfinished_ms=s.end_of_turn_unfinished_ms,
-            short_answer_ms=s.end_of_turn_short_answer_ms,
-            unsure_ms=s.end_of_turn_unsure_ms,
-            min_turn_probability=s.smart_turn_veto_below,
-        )
+        self.policy = EndOfTurnPolicy.from_settings(s)
         # The question's own audio coming back through a speaker is not the candidate.
         self.echo = EchoGuard() if s.echo_guard else None
         self._timer: asyncio.Task[None] | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from voice_interview.settings import Settings
 from voice_interview.text.normalize import content_stems
 
 # Words after which an English sentence practically never ends: articles, prepositions,
@@ -149,6 +150,16 @@ class EndOfTurnPolicy:
     short_answer_ms: int
     unsure_ms: int = 800
     min_turn_probability: float = 0.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> EndOfTurnPolicy:
+        return cls(
+            finished_ms=s.end_of_turn_silence_ms,
+            unfinished_ms=s.end_of_turn_unfinished_ms,
+            short_answer_ms=s.end_of_turn_short_answer_ms,
+            unsure_ms=s.end_of_turn_unsure_ms,
+            min_turn_probability=s.smart_turn_veto_below,
+        )
 
     def expected_speech_ms(self, difficulty: str, question_type: str) -> int:
         seconds = EXPECTED_SPEECH_S.get(difficulty, EXPECTED_SPEECH_S["medium"])
