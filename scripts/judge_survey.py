@@ -54,8 +54,8 @@ from voice_interview.bench.eval_metrics import LABEL_GRADE  # noqa: E402
 from voice_interview.engines.embed import Embedder  # noqa: E402
 from voice_interview.engines.llm import LLMError, LocalLLM  # noqa: E402
 from voice_interview.engines.models import resolve_model  # noqa: E402
-from voice_interview.interview import evaluator as evaluator_module  # noqa: E402
-from voice_interview.interview.evaluator import EvaluationResult, Evaluator, QuestionSpec  # noqa: E402
+from voice_interview.interview.evaluation import evaluator as evaluator_module  # noqa: E402
+from voice_interview.interview.evaluation.evaluator import EvaluationResult, Evaluator, QuestionSpec  # noqa: E402
 from voice_interview.settings import Settings  # noqa: E402
 
 GRADED = ROOT / "tests" / "data" / "eval_graded.jsonl"

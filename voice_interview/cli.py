@@ -14,7 +14,7 @@ from voice_interview.engines.models import ModelNotFoundError
 from voice_interview.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from voice_interview.interview.evaluator import Evaluator
+    from voice_interview.interview.evaluation.evaluator import Evaluator
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -159,14 +159,14 @@ def _evaluator(settings: Settings, *, no_llm: bool) -> Evaluator:
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.models import resolve_model
-    from voice_interview.interview.evaluator import Evaluator
+    from voice_interview.interview.evaluation.evaluator import Evaluator
 
     llm = None if no_llm else LocalLLM(resolve_model("llm", settings), settings)
     return Evaluator.configured(llm, Embedder(resolve_model("embed", settings)), settings)
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from voice_interview.interview.rescore import (
+    from voice_interview.interview.evaluation.rescore import (
         RescoreError,
         format_summary,
         rescore_interview,

@@ -37,7 +37,7 @@ from voice_interview.engines.remote_llm import RemoteError, RemoteLLM
 from voice_interview.engines.remote_stt import RemoteSpeechToText, STTError
 from voice_interview.engines.stt import SpeechToText
 from voice_interview.interview.cv import analysis as cv_analysis
-from voice_interview.interview.evaluator import (
+from voice_interview.interview.evaluation.evaluator import (
     FEEDBACK_SCHEMA,
     FEEDBACK_SYSTEM,
     Evaluator,

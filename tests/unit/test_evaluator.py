@@ -14,13 +14,13 @@ from voice_interview.bench import eval_bench
 from voice_interview.bench.eval_bench import LabelledSetError, load_labelled, run_eval
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.llm import LLMError
-from voice_interview.interview.evaluator import (
+from voice_interview.interview.evaluation.evaluator import (
     EvaluationResult,
     Evaluator,
     QuestionSpec,
     clean_feedback,
 )
-from voice_interview.interview.rubric import RUBRIC_VERSION
+from voice_interview.interview.evaluation.rubric import RUBRIC_VERSION
 
 DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
 OWN_SET = Path(__file__).resolve().parents[1] / "data" / "eval_own.jsonl"

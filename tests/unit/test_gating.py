@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from voice_interview.engines.embed import Embedder
-from voice_interview.interview import gating
-from voice_interview.interview.evaluations import evaluation_payload
-from voice_interview.interview.evaluator import Evaluator, QuestionSpec
-from voice_interview.interview.gating import AnswerMeta, gate
+from voice_interview.interview.evaluation import gating
+from voice_interview.interview.evaluation.evaluator import Evaluator, QuestionSpec
+from voice_interview.interview.evaluation.gating import AnswerMeta, gate
+from voice_interview.interview.evaluation.jobs import evaluation_payload
 
 QUESTION = QuestionSpec(
     text="What is a database index, and what does it cost?",

@@ -28,7 +28,7 @@ from voice_interview.bench.eval_metrics import (
     below_partial_failures,
 )
 from voice_interview.domain.types import Difficulty, QuestionType
-from voice_interview.interview.evaluator import EvaluationResult, QuestionSpec
+from voice_interview.interview.evaluation.evaluator import EvaluationResult, QuestionSpec
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GRADED_SET = DATA / "eval_graded.jsonl"

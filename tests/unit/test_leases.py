@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from voice_interview.domain.scoring import OverallScore
-from voice_interview.interview import evaluations
-from voice_interview.interview.evaluations import EvaluationEvent, EvaluationService
-from voice_interview.interview.evaluator import EvaluationResult
+from voice_interview.interview.evaluation import jobs as evaluations
+from voice_interview.interview.evaluation.evaluator import EvaluationResult
+from voice_interview.interview.evaluation.jobs import EvaluationEvent, EvaluationService
 from voice_interview.store import schema
 from voice_interview.store.nodes import Node
 from voice_interview.store.repository import (

@@ -11,8 +11,8 @@ import pytest
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.embed import Embedder
-from voice_interview.interview.evaluator import Evaluator, QuestionSpec
-from voice_interview.interview.gating import AnswerMeta
+from voice_interview.interview.evaluation.evaluator import Evaluator, QuestionSpec
+from voice_interview.interview.evaluation.gating import AnswerMeta
 
 QUESTION = QuestionSpec(
     text="The disk on a production server is 95 percent full. What do you do?",
@@ -132,7 +132,7 @@ def test_graded_labels_and_split_load_and_rank(tmp_path: Path) -> None:
     import json
 
     from voice_interview.bench.eval_bench import load_labelled, run_eval
-    from voice_interview.interview.evaluator import EvaluationResult
+    from voice_interview.interview.evaluation.evaluator import EvaluationResult
 
     answers = [("excellent", 90.0), ("good", 70.0), ("partial", 50.0), ("poor", 30.0),
                ("non_answer", 0.0), ("off_topic", 10.0), ("adversarial", 60.0)]
@@ -184,7 +184,7 @@ def test_a_hedge_followed_by_an_attempt_is_an_answer(embedder: Embedder) -> None
 
 
 def test_declining_words_quoted_or_beside_covered_key_points_are_not_a_non_answer() -> None:
-    from voice_interview.interview.non_answer import declined, detect_declared
+    from voice_interview.interview.evaluation.non_answer import declined, detect_declared
 
     assert declined("Managers hate hearing 'I don't know', so I give a number.") == []
     assert declined("I'd rather not create friction in the team.") == []
@@ -208,14 +208,14 @@ def test_a_list_of_terms_ending_in_a_sentence_is_still_stuffing(embedder: Embedd
         for c in result.details["caps"]
     )
     # an answer that enumerates inside sentences is not a list
-    from voice_interview.interview.caps import STUFFING_LIST_SHARE, list_terms
+    from voice_interview.interview.evaluation.caps import STUFFING_LIST_SHARE, list_terms
 
     assert list_terms(GOOD)[1] < STUFFING_LIST_SHARE
 
 
 def test_capped_scores_keep_their_order_under_the_cap() -> None:
-    from voice_interview.interview.caps import CAP_SPREAD, OFF_TOPIC_CAP, apply_caps
-    from voice_interview.interview.rubric import AnswerSignals, RubricAssessment
+    from voice_interview.interview.evaluation.caps import CAP_SPREAD, OFF_TOPIC_CAP, apply_caps
+    from voice_interview.interview.evaluation.rubric import AnswerSignals, RubricAssessment
 
     off = RubricAssessment(
         matches=[], signals=AnswerSignals(words=40, relevance=0.1, focus=0.0,
@@ -243,7 +243,7 @@ def test_a_spoken_list_without_punctuation_is_still_stuffing(embedder: Embedder)
         c["kind"] == "keyword_stuffing" and "runs of" in c["reason"]
         for c in result.details["caps"]
     )
-    from voice_interview.interview.caps import STUFFING_WINDOW_SHARE, list_window_share
+    from voice_interview.interview.evaluation.caps import STUFFING_WINDOW_SHARE, list_window_share
 
     assert list_window_share(GOOD) < STUFFING_WINDOW_SHARE
     assert list_window_share(GOOD.replace(",", "").replace(".", "")) < STUFFING_WINDOW_SHARE

@@ -20,8 +20,14 @@ from voice_interview.audio.storage import decode_ogg_opus, encode_ogg_opus
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.models import ModelNotFoundError, resolve_model
-from voice_interview.interview.evaluator import Evaluator
-from voice_interview.interview.report import (
+from voice_interview.interview.evaluation.evaluator import Evaluator
+from voice_interview.interview.evaluation.rescore import (
+    RescoreError,
+    format_summary,
+    rescore_interview,
+)
+from voice_interview.interview.evaluation.speech_metrics import parse_words, speech_metrics
+from voice_interview.interview.report.data import (
     CLIP_PAD_S,
     AudioUnavailableError,
     OggOpusAudio,
@@ -30,9 +36,7 @@ from voice_interview.interview.report import (
     clip_bounds,
     render_html,
 )
-from voice_interview.interview.report_html import templates
-from voice_interview.interview.rescore import RescoreError, format_summary, rescore_interview
-from voice_interview.interview.speech_metrics import parse_words, speech_metrics
+from voice_interview.interview.report.page import templates
 from voice_interview.settings import Settings
 from voice_interview.store.repository import AnswerRecord, NewQuestion, Repository
 from voice_interview.store.tables import AnswerRow, EvaluationRow, InterviewRow, QuestionRow
@@ -473,8 +477,8 @@ def test_report_template_ships_and_is_complete() -> None:
     root = Path(__file__).resolve().parents[2]
     data = tomllib.loads((root / "pyproject.toml").read_text())
     shipped = data["tool"]["setuptools"]["package-data"]["voice_interview"]
-    assert "interview/templates/*.html" in shipped
+    assert "interview/report/templates/*.html" in shipped
     # Code, not markup: the report modules hold no page of HTML strings.
-    report_py = root / "voice_interview" / "interview" / "report.py"
-    assert len(report_py.read_text().splitlines()) < 400
-    assert "<table" not in (root / "voice_interview" / "interview" / "report_html.py").read_text()
+    report = root / "voice_interview" / "interview" / "report"
+    assert len((report / "data.py").read_text().splitlines()) < 400
+    assert "<table" not in (report / "page.py").read_text()

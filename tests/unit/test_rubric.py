@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voice_interview.engines.embed import Embedder
-from voice_interview.interview import rubric
+from voice_interview.interview.evaluation import rubric
 
 QUESTION = "How does a hash map work internally, and what affects its performance?"
 KEY_POINTS = [

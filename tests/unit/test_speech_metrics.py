@@ -7,7 +7,7 @@ import pytest
 
 from tests.audio_helpers import load_fixture
 from voice_interview.audio.vad import TurnSegmenter
-from voice_interview.interview.speech_metrics import (
+from voice_interview.interview.evaluation.speech_metrics import (
     FILLER_NOTE,
     PAUSE_MIN_S,
     SQUEEZED_NOTE,

@@ -15,7 +15,7 @@ import pytest
 from tests.unit.test_non_answer import GOOD, QUESTION
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.models import ModelNotFoundError, resolve_model
-from voice_interview.interview.evaluator import Evaluator
+from voice_interview.interview.evaluation.evaluator import Evaluator
 from voice_interview.settings import Settings
 
 PARAPHRASES = [
@@ -77,7 +77,7 @@ def test_paraphrases_and_fillers_keep_a_strong_answer_strong(evaluator: Evaluato
 
 
 def test_strip_disfluencies() -> None:
-    from voice_interview.interview.disfluency import strip_disfluencies
+    from voice_interview.interview.evaluation.disfluency import strip_disfluencies
 
     assert strip_disfluencies("Um, I'd, uh, check the, the logs, you know.") == (
         "I'd check the logs."

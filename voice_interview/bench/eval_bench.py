@@ -46,7 +46,7 @@ from voice_interview.bench.eval_metrics import (
     below_partial_failures,
     quadratic_weighted_kappa,
 )
-from voice_interview.interview.evaluator import EvaluationResult, QuestionSpec
+from voice_interview.interview.evaluation.evaluator import EvaluationResult, QuestionSpec
 
 LABELS = (
     "strong",
@@ -502,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.models import resolve_model
-    from voice_interview.interview.evaluator import Evaluator
+    from voice_interview.interview.evaluation.evaluator import Evaluator
     from voice_interview.settings import load_settings
 
     try:

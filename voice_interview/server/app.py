@@ -10,9 +10,9 @@ from pathlib import Path
 from aiohttp import web
 
 from voice_interview.engines.registry import Engines, load_engines
-from voice_interview.interview.evaluations import EvaluationService
-from voice_interview.interview.evaluator import Evaluator
-from voice_interview.interview.transcription import AnswerTranscriber
+from voice_interview.interview.evaluation.evaluator import Evaluator
+from voice_interview.interview.evaluation.jobs import EvaluationService
+from voice_interview.interview.evaluation.transcription import AnswerTranscriber
 from voice_interview.server import rest, static, ws
 from voice_interview.server.auth import Authenticator
 from voice_interview.server.cluster import CLUSTER, Cluster

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 
-from voice_interview.interview.evaluations import EvaluationService
-from voice_interview.interview.transcription import AnswerTranscriber
+from voice_interview.interview.evaluation.jobs import EvaluationService
+from voice_interview.interview.evaluation.transcription import AnswerTranscriber
 from voice_interview.store.repository import Lease, Repository
 
 log = logging.getLogger(__name__)

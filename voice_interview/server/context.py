@@ -17,9 +17,9 @@ from voice_interview.store.repository import Repository
 if TYPE_CHECKING:
     from voice_interview.engines.registry import Engines
     from voice_interview.engines.tts import Speech
-    from voice_interview.interview.evaluations import EvaluationService
+    from voice_interview.interview.evaluation.jobs import EvaluationService
+    from voice_interview.interview.evaluation.transcription import AnswerTranscriber
     from voice_interview.interview.session.session import InterviewSession
-    from voice_interview.interview.transcription import AnswerTranscriber
 
 
 @dataclass

@@ -4,7 +4,7 @@ Two tokenizer/stemmer pairs live here side by side. They are not merged because 
 different jobs and behave differently, and merging them would change scores and summaries:
 
 * **Answer words** (:func:`words`, :func:`stem`, :func:`content_stems`, :data:`STOPWORDS`)
-  for spoken answers and rubric key points (``interview.rubric`` and what builds on it).
+  for spoken answers and rubric key points (``interview.evaluation.rubric`` and what builds on it).
   Tokens are runs of ``[a-z0-9]`` with an apostrophe suffix and hyphenated compounds kept
   whole ("don't", "multi-threaded"); :func:`stem` is a light suffix stripper, so "indexes"
   matches "index" and "caching" matches "cached".

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from voice_interview import protocol as p
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.domain.scoring import OverallScore
-from voice_interview.interview.evaluations import EvaluationEvent
+from voice_interview.interview.evaluation.jobs import EvaluationEvent
 
 if TYPE_CHECKING:
     from voice_interview.interview.session.session import InterviewSession

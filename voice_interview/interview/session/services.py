@@ -21,7 +21,7 @@ from voice_interview.settings import Settings
 
 if TYPE_CHECKING:
     from voice_interview.engines.stt import SpeechToText
-    from voice_interview.interview.evaluations import EvaluationService
+    from voice_interview.interview.evaluation.jobs import EvaluationService
     from voice_interview.store.repository import Repository
 
 

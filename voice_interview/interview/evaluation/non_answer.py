@@ -20,14 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from voice_interview.interview.gating import (
+from voice_interview.interview.evaluation.gating import (
     MIN_AVG_LOGPROB,
     MIN_MEAN_WORD_PROB,
     MIN_TYPED_WORDS,
     AnswerMeta,
     GateResult,
 )
-from voice_interview.interview.speech_metrics import parse_words
+from voice_interview.interview.evaluation.speech_metrics import parse_words
 from voice_interview.text.normalize import words
 
 NON_ANSWER_VERSION = "non-answer-2026.2"

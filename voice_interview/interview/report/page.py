@@ -22,13 +22,13 @@ from typing import Any
 
 import av
 
-from voice_interview.interview.report_audio import (
+from voice_interview.interview.evaluation.speech_metrics import FILLER_NOTE
+from voice_interview.interview.report.audio import (
     AUDIO_MIME,
     OGG_FORMAT,
     AudioUnavailableError,
     OggOpusAudio,
 )
-from voice_interview.interview.speech_metrics import FILLER_NOTE
 
 WHOLE_ANSWER_EMBED_MAX_BYTES = 1_000_000  # an answer's whole audio is inlined up to this
 HTML_AUDIO_BUDGET_BYTES = 8_000_000  # all inlined audio of one page, before base64
@@ -51,9 +51,8 @@ PENALTY_NAMES = {
 @cache
 def templates() -> dict[str, Template]:
     """The named blocks of ``templates/report.html``."""
-    text = (resources.files("voice_interview.interview") / "templates" / "report.html").read_text(
-        encoding="utf-8"
-    )
+    template = resources.files("voice_interview.interview.report") / "templates" / "report.html"
+    text = template.read_text(encoding="utf-8")
     parts = re.split(r"^<!--@ (\w+) -->\n", text, flags=re.MULTILINE)
     return {name: Template(body.removesuffix("\n")) for name, body in zip(
         parts[1::2], parts[2::2], strict=True

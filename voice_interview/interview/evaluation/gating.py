@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from voice_interview.interview.speech_metrics import parse_words
+from voice_interview.interview.evaluation.speech_metrics import parse_words
 from voice_interview.text.normalize import words as word_tokens
 
 GATING_VERSION = "gate-2025.1"

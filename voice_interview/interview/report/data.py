@@ -21,7 +21,8 @@ from typing import Any
 
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
-from voice_interview.interview.report_audio import (
+from voice_interview.interview.evaluation.speech_metrics import parse_words, speech_metrics
+from voice_interview.interview.report.audio import (
     AUDIO_MIME,
     CLIP_MAX_S,
     CLIP_PAD_S,
@@ -34,8 +35,7 @@ from voice_interview.interview.report_audio import (
     audio_url,
     clip_bounds,
 )
-from voice_interview.interview.report_html import render_html
-from voice_interview.interview.speech_metrics import parse_words, speech_metrics
+from voice_interview.interview.report.page import render_html
 from voice_interview.store.repository import AnswerRecord
 from voice_interview.store.tables import AnswerRow, InterviewRow
 

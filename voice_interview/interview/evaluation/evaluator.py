@@ -39,11 +39,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from voice_interview.engines.llm import LLMError
-from voice_interview.interview import non_answer
-from voice_interview.interview.caps import apply_caps
-from voice_interview.interview.disfluency import strip_disfluencies
-from voice_interview.interview.gating import MIN_TYPED_WORDS, AnswerMeta, GateResult, gate
-from voice_interview.interview.rubric import (
+from voice_interview.interview.evaluation import non_answer
+from voice_interview.interview.evaluation.caps import apply_caps
+from voice_interview.interview.evaluation.disfluency import strip_disfluencies
+from voice_interview.interview.evaluation.gating import (
+    MIN_TYPED_WORDS,
+    AnswerMeta,
+    GateResult,
+    gate,
+)
+from voice_interview.interview.evaluation.rubric import (
     RUBRIC_VERSION,
     KeyPointMatch,
     RubricAssessment,
@@ -51,7 +56,11 @@ from voice_interview.interview.rubric import (
     assess,
     split_sentences,
 )
-from voice_interview.interview.speech_metrics import SpokenWord, locate_quote, parse_words
+from voice_interview.interview.evaluation.speech_metrics import (
+    SpokenWord,
+    locate_quote,
+    parse_words,
+)
 from voice_interview.settings import Settings
 from voice_interview.text.normalize import content_stems, words
 

@@ -27,8 +27,8 @@ from voice_interview.domain.interview import InterviewStatus, InvalidTransitionE
 from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.queue import EngineQueue
-from voice_interview.interview.evaluator import EvaluationResult, Evaluator, QuestionSpec
-from voice_interview.interview.gating import AnswerMeta
+from voice_interview.interview.evaluation.evaluator import EvaluationResult, Evaluator, QuestionSpec
+from voice_interview.interview.evaluation.gating import AnswerMeta
 from voice_interview.store.repository import (
     JOB_EVALUATE,
     ClaimedJob,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from voice_interview.interview.rubric import RubricAssessment
+from voice_interview.interview.evaluation.rubric import RubricAssessment
 from voice_interview.text.normalize import STOPWORDS, words
 
 CAPS_VERSION = "caps-2026.2"

@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
-from voice_interview.interview.evaluations import evaluation_payload, question_spec
-from voice_interview.interview.evaluator import EvaluationResult, Evaluator
-from voice_interview.interview.gating import AnswerMeta
+from voice_interview.interview.evaluation.evaluator import EvaluationResult, Evaluator
+from voice_interview.interview.evaluation.gating import AnswerMeta
+from voice_interview.interview.evaluation.jobs import evaluation_payload, question_spec
 from voice_interview.store.repository import Repository
 
 T = TypeVar("T")
