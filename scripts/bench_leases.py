@@ -17,7 +17,8 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from voice_interview.store.repository import JOB_EVALUATE, NewQuestion, Repository
+from voice_interview.domain.question import Question
+from voice_interview.store.repository import JOB_EVALUATE, Repository
 
 
 async def _median_ms(step: Callable[[], Awaitable[object]], runs: int) -> float:
@@ -34,7 +35,9 @@ async def main(url: str, leases: int, jobs: int, runs: int) -> None:
     other = Repository(url, lease_ttl_s=60)
     try:
         await repo.init()
-        questions = [NewQuestion("b", "Q?", "technical", "easy", [], [])] * max(1, jobs // leases)
+        questions = [Question.of("Q?", "technical", "easy", [], [], bank_id="b")] * max(
+            1, jobs // leases
+        )
         interviews = [
             await repo.create_interview("c", None, None, questions) for _ in range(leases)
         ]

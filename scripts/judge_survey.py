@@ -51,11 +51,13 @@ from voice_interview.bench.eval_bench import (  # noqa: E402
     spearman,
 )
 from voice_interview.bench.eval_metrics import LABEL_GRADE  # noqa: E402
+from voice_interview.domain.evaluation import Evaluation  # noqa: E402
+from voice_interview.domain.question import Question  # noqa: E402
 from voice_interview.engines.embed import Embedder  # noqa: E402
 from voice_interview.engines.llm import LLMError, LocalLLM  # noqa: E402
 from voice_interview.engines.models import resolve_model  # noqa: E402
 from voice_interview.interview.evaluation import evaluator as evaluator_module  # noqa: E402
-from voice_interview.interview.evaluation.evaluator import EvaluationResult, Evaluator, QuestionSpec  # noqa: E402
+from voice_interview.interview.evaluation.evaluator import Evaluator  # noqa: E402
 from voice_interview.settings import Settings  # noqa: E402
 
 GRADED = ROOT / "tests" / "data" / "eval_graded.jsonl"
@@ -99,7 +101,7 @@ def expected_grade(llm: LocalLLM, system: str, user: str) -> float | None:
     return round(sum((k + 1) * v for k, v in enumerate(p)) / sum(p), 3)
 
 
-def grade_prompt(q: QuestionSpec, answer: str) -> str:
+def grade_prompt(q: Question, answer: str) -> str:
     points = "\n".join(f"- {k}" for k in q.key_points)
     return f"Question: {q.text}\nKey points:\n{points}\nAnswer: {answer}\nGrade the answer."
 
@@ -132,7 +134,7 @@ class Blend:
     def __init__(self, base: Evaluator, grades: dict[tuple[str, str], float], w: float) -> None:
         self.base, self.grades, self.w = base, grades, w
 
-    def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+    def evaluate(self, question: Question, answer_text: str) -> Evaluation:
         r = self.base.evaluate(question, answer_text)
         g = self.grades.get((question.text, answer_text))
         if r.score is None or g is None or r.details.get("non_answer") or self.w == 0:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_KEY, REPO, free_port
-from voice_interview.store.repository import NewQuestion, Repository
+from voice_interview.domain.question import Question
+from voice_interview.store.repository import Repository
 from voice_interview.store.schema import initial_columns
 from voice_interview.store.tables import Base
 
@@ -131,7 +132,7 @@ async def test_serve_creates_an_empty_database(database_url: str, tmp_path: Path
     try:
         await repo.init()
         row = await repo.create_interview(
-            "c", None, None, [NewQuestion("b", "Q?", "technical", "easy", [], [])]
+            "c", None, None, [Question.of("Q?", "technical", "easy", [], [], bank_id="b")]
         )
         assert (await repo.get_interview(row.id)).total == 1
     finally:

@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import ADMIN_KEY, FIXTURES, free_port, start_server
 from voice_interview.bench.wer import word_error_rate
+from voice_interview.domain.question import Question
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.llm import LLMError, LocalLLM
 from voice_interview.engines.models import resolve_model
@@ -41,7 +42,6 @@ from voice_interview.interview.evaluation.evaluator import (
     FEEDBACK_SCHEMA,
     FEEDBACK_SYSTEM,
     Evaluator,
-    QuestionSpec,
 )
 from voice_interview.settings import Settings
 
@@ -165,7 +165,7 @@ def _down_url() -> str:
     return f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
 
 
-QUESTION = QuestionSpec(
+QUESTION = Question.of(
     "What is an index in a database, and what does it cost?",
     "technical",
     "medium",

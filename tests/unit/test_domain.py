@@ -96,3 +96,36 @@ def test_only_a_ready_interview_starts() -> None:
     for current in (S.PAUSED, S.IN_PROGRESS, S.COMPLETED, S.CANCELLED):
         with pytest.raises(InvalidTransitionError, match="only a ready interview"):
             start_transition(current)
+
+
+def test_question_of_reads_wire_strings_and_refuses_unknown_ones() -> None:
+    from voice_interview.domain.question import Question
+    from voice_interview.domain.types import Difficulty, QuestionType
+
+    q = Question.of("Why?", "behavioral", "hard", ["a point"], ["teamwork"], bank_id="b1")
+    assert q.question_type is QuestionType.BEHAVIORAL and q.difficulty is Difficulty.HARD
+    assert q.key_points == ("a point",) and q.skills == ("teamwork",) and q.bank_id == "b1"
+    with pytest.raises(ValueError):
+        Question.of("Why?", "trivia", "hard", [])
+    with pytest.raises(ValueError):
+        Question.of("Why?", "technical", "impossible", [])
+
+
+def test_bank_entries_and_stored_rows_map_to_the_same_question() -> None:
+    from voice_interview.interview.questions.bank import load_bank
+    from voice_interview.store.records import question_of
+    from voice_interview.store.tables import QuestionRow
+
+    entry = load_bank()[0]
+    q = entry.as_question()
+    assert (q.text, q.bank_id, q.key_points) == (entry.text, entry.id, entry.key_points)
+    row = QuestionRow(
+        position=0,
+        bank_id=q.bank_id,
+        text=q.text,
+        question_type=q.question_type.value,
+        difficulty=q.difficulty.value,
+        skills=list(q.skills),
+        key_points=list(q.key_points),
+    )
+    assert question_of(row) == q

@@ -12,20 +12,17 @@ import pytest
 
 from voice_interview.bench import eval_bench
 from voice_interview.bench.eval_bench import LabelledSetError, load_labelled, run_eval
+from voice_interview.domain.evaluation import Evaluation
+from voice_interview.domain.question import Question
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.llm import LLMError
-from voice_interview.interview.evaluation.evaluator import (
-    EvaluationResult,
-    Evaluator,
-    QuestionSpec,
-    clean_feedback,
-)
+from voice_interview.interview.evaluation.evaluator import Evaluator, clean_feedback
 from voice_interview.interview.evaluation.rubric import RUBRIC_VERSION
 
 DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
 OWN_SET = Path(__file__).resolve().parents[1] / "data" / "eval_own.jsonl"
 
-QUESTION = QuestionSpec(
+QUESTION = Question.of(
     text="What is the difference between git merge and git rebase, and when would you use each?",
     question_type="technical",
     difficulty="easy",
@@ -223,9 +220,9 @@ class LookupEvaluator:
     def __init__(self, scores: dict[str, float | None]) -> None:
         self.scores = scores
 
-    def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+    def evaluate(self, question: Question, answer_text: str) -> Evaluation:
         score = self.scores[answer_text]
-        return EvaluationResult(
+        return Evaluation(
             status="insufficient_data" if score is None else "scored",
             score=score, feedback="", strengths=[], weaknesses=[], coverage=[], details={},
         )

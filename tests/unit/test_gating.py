@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from voice_interview.domain.question import Question
 from voice_interview.engines.embed import Embedder
 from voice_interview.interview.evaluation import gating
-from voice_interview.interview.evaluation.evaluator import Evaluator, QuestionSpec
+from voice_interview.interview.evaluation.evaluator import Evaluator
 from voice_interview.interview.evaluation.gating import AnswerMeta, gate
 from voice_interview.interview.evaluation.jobs import evaluation_payload
 
-QUESTION = QuestionSpec(
+QUESTION = Question.of(
     text="What is a database index, and what does it cost?",
     question_type="technical",
     difficulty="medium",

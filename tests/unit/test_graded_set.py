@@ -27,8 +27,9 @@ from voice_interview.bench.eval_metrics import (
     LABEL_GRADE,
     below_partial_failures,
 )
+from voice_interview.domain.evaluation import Evaluation
+from voice_interview.domain.question import Question
 from voice_interview.domain.types import Difficulty, QuestionType
-from voice_interview.interview.evaluation.evaluator import EvaluationResult, QuestionSpec
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GRADED_SET = DATA / "eval_graded.jsonl"
@@ -200,10 +201,10 @@ class ByGrade:
         self.label_of = {(i.question.text, a.text): a.label for i in items for a in i.answers}
         self.overrides = overrides or {}
 
-    def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+    def evaluate(self, question: Question, answer_text: str) -> Evaluation:
         label = self.label_of[question.text, answer_text]
         score = self.overrides.get(answer_text, 20.0 * GRADES[label] - 10)
-        return EvaluationResult("scored", score, "", [], [], [], {})
+        return Evaluation("scored", score, "", [], [], [], {})
 
 
 def test_a_scorer_that_follows_the_grades_gets_full_marks() -> None:
@@ -294,9 +295,9 @@ def test_dev_style_sets_keep_their_pairs_and_ranks(tmp_path: Path) -> None:
     assert not is_graded(items[0])
 
     class PoorUnderOffTopic:
-        def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+        def evaluate(self, question: Question, answer_text: str) -> Evaluation:
             score = {"strong": 90.0, "partial": 60.0, "poor": 10.0, "off_topic": 20.0}
-            return EvaluationResult("scored", score[answer_text], "", [], [], [], {})
+            return Evaluation("scored", score[answer_text], "", [], [], [], {})
 
     result = run_eval(PoorUnderOffTopic(), items)
     assert result["pairwise_accuracy"] == 1.0  # poor and off_topic are not compared here
@@ -311,11 +312,11 @@ def test_caps_are_named_in_the_rows_and_worst_failures(tmp_path: Path) -> None:
     path.write_text(json.dumps(line) + "\n")
 
     class CapsGood:
-        def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
+        def evaluate(self, question: Question, answer_text: str) -> Evaluation:
             if answer_text == "g":
                 caps = [{"cap": 18.0, "kind": "contradiction", "reason": "r"}]
-                return EvaluationResult("scored", 18.0, "", [], [], [], {"caps": caps})
-            return EvaluationResult("scored", 40.0, "", [], [], [], {})
+                return Evaluation("scored", 18.0, "", [], [], [], {"caps": caps})
+            return Evaluation("scored", 40.0, "", [], [], [], {})
 
     result = run_eval(CapsGood(), load_labelled(path))
     rows = result["per_question"][0]["answers"]

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from voice_interview.domain.evaluation import Evaluation
+from voice_interview.domain.question import Question
 from voice_interview.domain.scoring import OverallScore
 from voice_interview.interview.evaluation import jobs as evaluations
-from voice_interview.interview.evaluation.evaluator import EvaluationResult
 from voice_interview.interview.evaluation.jobs import EvaluationEvent, EvaluationService
 from voice_interview.store import schema
 from voice_interview.store.nodes import Node
@@ -25,7 +26,6 @@ from voice_interview.store.repository import (
     JOB_EVALUATE,
     JOB_TRANSCRIBE,
     ClaimLostError,
-    NewQuestion,
     Repository,
 )
 from voice_interview.store.tables import InterviewRow
@@ -57,7 +57,7 @@ async def nodes(database_url: str) -> AsyncIterator[Callable[..., Repository]]:
 
 async def _interview(repo: Repository, n: int = 2) -> InterviewRow:
     questions = [
-        NewQuestion(f"b{i}", f"Question {i}?", "technical", "easy", ["sql"], ["a point"])
+        Question.of(f"Question {i}?", "technical", "easy", ["a point"], ["sql"], bank_id=f"b{i}")
         for i in range(n)
     ]
     row = await repo.create_interview("cand", None, None, questions)
@@ -313,9 +313,9 @@ class _Evaluator:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def evaluate(self, spec: Any, text: str, meta: Any = None) -> EvaluationResult:
+    def evaluate(self, spec: Any, text: str, meta: Any = None) -> Evaluation:
         self.calls.append(text)
-        return EvaluationResult("scored", 64.0, "fine", ["s"], [], [], {})
+        return Evaluation("scored", 64.0, "fine", ["s"], [], [], {})
 
 
 class _Queue:

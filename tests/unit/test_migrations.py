@@ -14,8 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from voice_interview.domain.question import Question
 from voice_interview.store import schema
-from voice_interview.store.repository import NewQuestion, Repository
+from voice_interview.store.repository import Repository
 from voice_interview.store.tables import Base
 
 # asyncpg's connections belong to the loop that opened them: one loop for fixtures and tests.
@@ -74,8 +75,8 @@ async def _has_version_table(repo: Repository) -> bool:
         return schema.VERSION_TABLE in await conn.run_sync(lambda c: inspect(c).get_table_names())
 
 
-def _questions() -> list[NewQuestion]:
-    return [NewQuestion("b", "Q?", "technical", "easy", ["sql"], ["k"])]
+def _questions() -> list[Question]:
+    return [Question.of("Q?", "technical", "easy", ["k"], ["sql"], bank_id="b")]
 
 
 async def test_upgrade_on_an_empty_database_gives_the_metadata_exactly(repo: Repository) -> None:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from voice_interview.domain.question import Question
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.embed import Embedder
-from voice_interview.interview.evaluation.evaluator import Evaluator, QuestionSpec
+from voice_interview.interview.evaluation.evaluator import Evaluator
 from voice_interview.interview.evaluation.gating import AnswerMeta
 
-QUESTION = QuestionSpec(
+QUESTION = Question.of(
     text="The disk on a production server is 95 percent full. What do you do?",
     question_type="technical",
     difficulty="medium",
@@ -132,7 +133,7 @@ def test_graded_labels_and_split_load_and_rank(tmp_path: Path) -> None:
     import json
 
     from voice_interview.bench.eval_bench import load_labelled, run_eval
-    from voice_interview.interview.evaluation.evaluator import EvaluationResult
+    from voice_interview.domain.evaluation import Evaluation
 
     answers = [("excellent", 90.0), ("good", 70.0), ("partial", 50.0), ("poor", 30.0),
                ("non_answer", 0.0), ("off_topic", 10.0), ("adversarial", 60.0)]
@@ -144,8 +145,8 @@ def test_graded_labels_and_split_load_and_rank(tmp_path: Path) -> None:
     assert items[0].split == "heldout"
 
     class ByText:
-        def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult:
-            return EvaluationResult("scored", float(answer_text), "", [], [], [], {})
+        def evaluate(self, question: Question, answer_text: str) -> Evaluation:
+            return Evaluation("scored", float(answer_text), "", [], [], [], {})
 
     result = run_eval(ByText(), items)
     assert result["strong_vs_partial_accuracy"] == 1.0

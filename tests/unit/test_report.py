@@ -18,6 +18,7 @@ import pytest
 from tests.audio_helpers import best_correlation, load_fixture, manifest
 from voice_interview.audio.storage import decode_ogg_opus, encode_ogg_opus
 from voice_interview.domain.interview import InterviewStatus
+from voice_interview.domain.question import Question
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.models import ModelNotFoundError, resolve_model
 from voice_interview.interview.evaluation.evaluator import Evaluator
@@ -38,7 +39,7 @@ from voice_interview.interview.report.data import (
 )
 from voice_interview.interview.report.page import templates
 from voice_interview.settings import Settings
-from voice_interview.store.repository import AnswerRecord, NewQuestion, Repository
+from voice_interview.store.repository import AnswerRecord, Repository
 from voice_interview.store.tables import AnswerRow, EvaluationRow, InterviewRow, QuestionRow
 
 RATE = 16000
@@ -76,15 +77,34 @@ async def _interview(tmp_path: Path) -> tuple[Repository, str, dict[str, str]]:
         None,
         "backend engineer",
         [
-            NewQuestion("q1", FIXTURE["question"], "technical", "medium", ["databases", "sql"],
-                        ["An index is a sorted structure such as a B-tree",
-                         "Indexes take extra disk space and slow down writes",
-                         "Composite index column order matters"]),
-            NewQuestion("q2", "Tell me about a conflict in your team.", "behavioral", "easy",
-                        ["teamwork"], ["Describes the situation", "States the result"]),
-            NewQuestion("q3", "What is a Python generator?", "technical", "hard",
-                        ["python", "databases"],
-                        ["Yields values lazily", "Keeps its state between calls"]),
+            Question.of(
+                FIXTURE["question"],
+                "technical",
+                "medium",
+                [
+                    "An index is a sorted structure such as a B-tree",
+                    "Indexes take extra disk space and slow down writes",
+                    "Composite index column order matters",
+                ],
+                ["databases", "sql"],
+                bank_id="q1",
+            ),
+            Question.of(
+                "Tell me about a conflict in your team.",
+                "behavioral",
+                "easy",
+                ["Describes the situation", "States the result"],
+                ["teamwork"],
+                bank_id="q2",
+            ),
+            Question.of(
+                "What is a Python generator?",
+                "technical",
+                "hard",
+                ["Yields values lazily", "Keeps its state between calls"],
+                ["python", "databases"],
+                bank_id="q3",
+            ),
         ],
     )
     q1, q2, q3 = interview.questions
@@ -92,25 +112,49 @@ async def _interview(tmp_path: Path) -> tuple[Repository, str, dict[str, str]]:
     duration = pcm.size / RATE
     words = _words(VOICE_TEXT, duration)
     stt = {
-        "status": "done", "no_speech_prob": 0.1, "avg_logprob": -0.3,
-        "duration_s": duration, "words": words,
+        "status": "done",
+        "no_speech_prob": 0.1,
+        "avg_logprob": -0.3,
+        "duration_s": duration,
+        "words": words,
         "speech_metrics": speech_metrics(parse_words(words), 10200, None),
     }
     a1, _ = await repo.record_answer(
-        interview.id, q1.id, source="voice", transcript=VOICE_TEXT, end_reason="vad",
-        speech_ms=10200, stt=stt, audio=encode_ogg_opus(pcm), audio_format="ogg_opus",
+        interview.id,
+        q1.id,
+        source="voice",
+        transcript=VOICE_TEXT,
+        end_reason="vad",
+        speech_ms=10200,
+        stt=stt,
+        audio=encode_ogg_opus(pcm),
+        audio_format="ogg_opus",
     )
-    short = pcm[: RATE]
+    short = pcm[:RATE]
     a2, _ = await repo.record_answer(
-        interview.id, q2.id, source="voice", transcript="Yes, sure.", end_reason="vad",
+        interview.id,
+        q2.id,
+        source="voice",
+        transcript="Yes, sure.",
+        end_reason="vad",
         speech_ms=900,
-        stt={"status": "done", "no_speech_prob": 0.2, "avg_logprob": -0.4, "duration_s": 1.0,
-             # heard unclearly: "could not hear", not a non-answer (that would score 0)
-             "words": [["Yes,", 0.2, 0.5, 0.4], ["sure.", 0.5, 0.9, 0.3]]},
-        audio=encode_ogg_opus(short), audio_format="ogg_opus",
+        stt={
+            "status": "done",
+            "no_speech_prob": 0.2,
+            "avg_logprob": -0.4,
+            "duration_s": 1.0,
+            # heard unclearly: "could not hear", not a non-answer (that would score 0)
+            "words": [["Yes,", 0.2, 0.5, 0.4], ["sure.", 0.5, 0.9, 0.3]],
+        },
+        audio=encode_ogg_opus(short),
+        audio_format="ogg_opus",
     )
     a3, _ = await repo.record_answer(
-        interview.id, q3.id, source="text", transcript=TYPED_TEXT, end_reason="text_answer",
+        interview.id,
+        q3.id,
+        source="text",
+        transcript=TYPED_TEXT,
+        end_reason="text_answer",
     )
     await repo.set_status(interview.id, InterviewStatus.IN_PROGRESS)
     return repo, interview.id, {"voice": a1.id, "short": a2.id, "typed": a3.id}
@@ -167,20 +211,27 @@ async def test_report_json_and_html(tmp_path: Path, embedder: Embedder) -> None:
         # Overall: the two assessed answers, and it says which one is left out and why.
         scoring = data["scoring"]
         assert (scoring["assessed"], scoring["not_assessed"]) == (2, 1)
-        assert scoring["left_out"] == [{
-            "question_index": 1, "question_id": short["question"]["id"],
-            "status": "insufficient_data",
-            "reason": "too little speech to assess (2 words, 0.9 s of speech)",
-        }]
+        assert scoring["left_out"] == [
+            {
+                "question_index": 1,
+                "question_id": short["question"]["id"],
+                "status": "insufficient_data",
+                "reason": "too little speech to assess (2 words, 0.9 s of speech)",
+            }
+        ]
         w = {"medium": 1.5, "hard": 2.0}
-        expected = (w["medium"] * voice["evaluation"]["score"]
-                    + w["hard"] * typed["evaluation"]["score"]) / (w["medium"] + w["hard"])
+        expected = (
+            w["medium"] * voice["evaluation"]["score"] + w["hard"] * typed["evaluation"]["score"]
+        ) / (w["medium"] + w["hard"])
         assert data["overall_score"] == pytest.approx(expected, abs=0.11)
         skills = {s["skill"]: s for s in data["per_skill"]}
         assert skills["sql"]["score"] == voice["evaluation"]["score"]
         assert skills["databases"]["score"] == pytest.approx(expected, abs=0.11)
         assert skills["teamwork"] == {
-            "skill": "teamwork", "score": None, "assessed": 0, "not_assessed": 1,
+            "skill": "teamwork",
+            "score": None,
+            "assessed": 0,
+            "not_assessed": 1,
             "questions": [1],
         }
         # Evidence: quotes with clip times inside the audio; speech metrics for voice only.
@@ -215,13 +266,13 @@ async def test_report_json_and_html(tmp_path: Path, embedder: Embedder) -> None:
         page = render_html(report)
         assert "not assessed: too little speech to assess (2 words, 0.9 s of speech)" in page
         assert (
-                "1 of 3 answers could not be heard, were not assessed and are left out of "
-                "the overall score"
-            ) in page
+            "1 of 3 answers could not be heard, were not assessed and are left out of "
+            "the overall score"
+        ) in page
         assert "words per minute" in page and "<h2>Skills</h2>" in page
         q1 = _section(page, 1)
         assert "How the score was made" in q1
-        assert f'{parts["coverage"]:.0f} / 100' in q1
+        assert f"{parts['coverage']:.0f} / 100" in q1
         assert "How the score was made" not in _section(page, 2)  # not assessed
         sources = re.findall(r'<audio id="([^"]+)"[^>]*src="data:audio/ogg;base64,([^"]+)"', page)
         players = dict(sources)
@@ -267,9 +318,7 @@ async def test_answer_audio_clips(tmp_path: Path) -> None:
             answer_audio(records[ids["typed"]])
         # Raw PCM (an answer not transcribed yet) comes back as Ogg/Opus too.
         voice.audio_format, voice.audio = "pcm_s16le_16k", load_fixture("idempotency.wav").tobytes()
-        assert _duration(answer_audio(voice)) == pytest.approx(
-            FIXTURE_IDEMPOTENCY_S, abs=0.05
-        )
+        assert _duration(answer_audio(voice)) == pytest.approx(FIXTURE_IDEMPOTENCY_S, abs=0.05)
     finally:
         await repo.close()
 
@@ -290,15 +339,15 @@ async def test_rescore_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     await repo.set_status(iid, InterviewStatus.PAUSED)
     url = str(repo.url)
     await repo.close()
-    code = await _in_thread(
-        cli.main, ["rescore", iid, "--no-llm", "--json", "--database-url", url]
-    )
+    code = await _in_thread(cli.main, ["rescore", iid, "--no-llm", "--json", "--database-url", url])
     out = capsys.readouterr().out
     assert code == 0, out
     summary = json.loads(out)
     assert summary["interview_id"] == iid
     assert [a["new_status"] for a in summary["answers"]] == [
-        "scored", "insufficient_data", "scored"
+        "scored",
+        "insufficient_data",
+        "scored",
     ]
     assert summary["models"]["llm"] is None
     # --llm-model picks the feedback model (here the bundled file, named explicitly).
@@ -318,8 +367,8 @@ async def test_rescore_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             a["new_score"] for a in summary["answers"]
         ]  # the LLM writes feedback only; scores do not move
     missing = await _in_thread(
-        cli.main, ["rescore", "00000000-0000-0000-0000-000000000000", "--no-llm",
-                   "--database-url", url]
+        cli.main,
+        ["rescore", "00000000-0000-0000-0000-000000000000", "--no-llm", "--database-url", url],
     )
     assert missing == 1
 
@@ -335,71 +384,186 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
 KP_A = ["An index is a sorted structure such as a B-tree", "Indexes slow down writes"]
 
 
-def _row(position: int, qtype: str, evaluation: dict[str, Any] | None,
-         transcript: str) -> AnswerRecord:
-    q = QuestionRow(id=f"q{position}", interview_id="i1", position=position, bank_id="b",
-                    text=f"Question number {position}?", question_type=qtype,
-                    difficulty="medium", skills=["databases"], key_points=KP_A)
-    a = AnswerRow(id=f"a{position}", interview_id="i1", question_id=q.id, source="text",
-                  transcript=transcript, end_reason="text_answer", speech_ms=0, stt={},
-                  audio=None, audio_format="")
-    e = None if evaluation is None else EvaluationRow(
-        id=f"e{position}", answer_id=a.id, feedback="Some feedback for you.", strengths=[],
-        weaknesses=[], attempts=1, error="", **evaluation,
+def _row(
+    position: int, qtype: str, evaluation: dict[str, Any] | None, transcript: str
+) -> AnswerRecord:
+    q = QuestionRow(
+        id=f"q{position}",
+        interview_id="i1",
+        position=position,
+        bank_id="b",
+        text=f"Question number {position}?",
+        question_type=qtype,
+        difficulty="medium",
+        skills=["databases"],
+        key_points=KP_A,
+    )
+    a = AnswerRow(
+        id=f"a{position}",
+        interview_id="i1",
+        question_id=q.id,
+        source="text",
+        transcript=transcript,
+        end_reason="text_answer",
+        speech_ms=0,
+        stt={},
+        audio=None,
+        audio_format="",
+    )
+    e = (
+        None
+        if evaluation is None
+        else EvaluationRow(
+            id=f"e{position}",
+            answer_id=a.id,
+            feedback="Some feedback for you.",
+            strengths=[],
+            weaknesses=[],
+            attempts=1,
+            error="",
+            **evaluation,
+        )
     )
     return AnswerRecord(q, a, e, None)
 
 
-def _kp(status: str, quote: str, similarity: float, contradiction: str | None = None,
-        point: str = KP_A[0]) -> tuple[dict[str, Any], dict[str, Any]]:
-    summary = {"key_point": point, "status": status, "quote": quote,
-               "similarity": similarity, "start_s": None, "end_s": None}
-    full = summary | {"credit": similarity, "contradiction": contradiction, "cosine": 0.5,
-                      "lexical": 0.5}
+def _kp(
+    status: str,
+    quote: str,
+    similarity: float,
+    contradiction: str | None = None,
+    point: str = KP_A[0],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    summary = {
+        "key_point": point,
+        "status": status,
+        "quote": quote,
+        "similarity": similarity,
+        "start_s": None,
+        "end_s": None,
+    }
+    full = summary | {
+        "credit": similarity,
+        "contradiction": contradiction,
+        "cosine": 0.5,
+        "lexical": 0.5,
+    }
     return summary, full
 
 
 def _made_up_records() -> list[AnswerRecord]:
     weights = {"coverage": 0.65, "specificity": 0.22, "relevance": 0.13}
-    a_cov = [_kp("covered", "it is a sorted B-tree over the column", 0.81),
-             _kp("missing", "", 0.1, point=KP_A[1])]
-    b_cov = [_kp("missing", "indexes never slow anything down", 0.2,
-                 contradiction="negates: 'never slow'", point=KP_A[1]),
-             _kp("missing", "", 0.05)]
+    a_cov = [
+        _kp("covered", "it is a sorted B-tree over the column", 0.81),
+        _kp("missing", "", 0.1, point=KP_A[1]),
+    ]
+    b_cov = [
+        _kp(
+            "missing",
+            "indexes never slow anything down",
+            0.2,
+            contradiction="negates: 'never slow'",
+            point=KP_A[1],
+        ),
+        _kp("missing", "", 0.05),
+    ]
     non_cap = {"cap": 0.0, "kind": "non_answer", "reason": "no answer: pass"}
     return [
-        _row(0, "technical", {"status": "scored", "score": 72.0, "details": {
-            "sub_scores": {"weights": weights},
-            "score_parts": {"coverage": 81.0, "specificity": 60.0, "relevance": 100.0,
-                            "penalties": {"overclaim": 4.0, "dismissive": 0.0,
-                                          "deflect": 0.0, "contradiction": 0.0},
-                            "caps": [], "final": 72.0},
-            "key_points": [s for s, _ in a_cov], "coverage": [f for _, f in a_cov],
-            "evidence": [], "caps": [],
-        }}, "It is a sorted B-tree over the column, always the fastest way."),
-        _row(1, "technical", {"status": "scored", "score": 15.0, "details": {
-            "sub_scores": {"weights": weights},
-            "score_parts": {"coverage": 5.0, "specificity": 70.0, "relevance": 0.0,
-                            "penalties": {"overclaim": 0.0, "dismissive": 7.0,
-                                          "deflect": 0.0, "contradiction": 5.0},
-                            "uncapped": 41.5,
-                            "caps": [{"cap": 15.0, "kind": "off_topic", "reason":
-                                      "does not address the question (topicality 0.12 < "
-                                      "0.33, rubric coverage 0.05)"}],
-                            "final": 15.0},
-            "key_points": [s for s, _ in b_cov], "coverage": [f for _, f in b_cov],
-            "evidence": [],
-        }}, "Indexes never slow anything down; let me tell you about my garden."),
-        _row(2, "behavioral", {"status": "scored", "score": 0.0, "details": {
-            "non_answer": {"reason": "no answer: pass", "kind": "refusal"},
-            "caps": [non_cap],
-            "score_parts": {"uncapped": 0.0, "final": 0.0, "caps": [non_cap]},
-            "key_points": [], "evidence": [],
-        }}, "Pass."),
-        _row(3, "technical", {"status": "insufficient_data", "score": None, "details": {
-            "reason": "too little speech to assess (2 words, 0.9 s of speech)",
-            "key_points": [], "evidence": [],
-        }}, "Yes, sure."),
+        _row(
+            0,
+            "technical",
+            {
+                "status": "scored",
+                "score": 72.0,
+                "details": {
+                    "sub_scores": {"weights": weights},
+                    "score_parts": {
+                        "coverage": 81.0,
+                        "specificity": 60.0,
+                        "relevance": 100.0,
+                        "penalties": {
+                            "overclaim": 4.0,
+                            "dismissive": 0.0,
+                            "deflect": 0.0,
+                            "contradiction": 0.0,
+                        },
+                        "caps": [],
+                        "final": 72.0,
+                    },
+                    "key_points": [s for s, _ in a_cov],
+                    "coverage": [f for _, f in a_cov],
+                    "evidence": [],
+                    "caps": [],
+                },
+            },
+            "It is a sorted B-tree over the column, always the fastest way.",
+        ),
+        _row(
+            1,
+            "technical",
+            {
+                "status": "scored",
+                "score": 15.0,
+                "details": {
+                    "sub_scores": {"weights": weights},
+                    "score_parts": {
+                        "coverage": 5.0,
+                        "specificity": 70.0,
+                        "relevance": 0.0,
+                        "penalties": {
+                            "overclaim": 0.0,
+                            "dismissive": 7.0,
+                            "deflect": 0.0,
+                            "contradiction": 5.0,
+                        },
+                        "uncapped": 41.5,
+                        "caps": [
+                            {
+                                "cap": 15.0,
+                                "kind": "off_topic",
+                                "reason": "does not address the question (topicality 0.12 < "
+                                "0.33, rubric coverage 0.05)",
+                            }
+                        ],
+                        "final": 15.0,
+                    },
+                    "key_points": [s for s, _ in b_cov],
+                    "coverage": [f for _, f in b_cov],
+                    "evidence": [],
+                },
+            },
+            "Indexes never slow anything down; let me tell you about my garden.",
+        ),
+        _row(
+            2,
+            "behavioral",
+            {
+                "status": "scored",
+                "score": 0.0,
+                "details": {
+                    "non_answer": {"reason": "no answer: pass", "kind": "refusal"},
+                    "caps": [non_cap],
+                    "score_parts": {"uncapped": 0.0, "final": 0.0, "caps": [non_cap]},
+                    "key_points": [],
+                    "evidence": [],
+                },
+            },
+            "Pass.",
+        ),
+        _row(
+            3,
+            "technical",
+            {
+                "status": "insufficient_data",
+                "score": None,
+                "details": {
+                    "reason": "too little speech to assess (2 words, 0.9 s of speech)",
+                    "key_points": [],
+                    "evidence": [],
+                },
+            },
+            "Yes, sure.",
+        ),
     ]
 
 
@@ -416,24 +580,37 @@ def _breakdown(page: str, n: int) -> list[str]:
 
 
 def test_report_explains_each_score() -> None:
-    interview = InterviewRow(id="i1", candidate_id="c1", role="backend", status="completed",
-                             current_question_index=4, total=4, overall_score=None)
+    interview = InterviewRow(
+        id="i1",
+        candidate_id="c1",
+        role="backend",
+        status="completed",
+        current_question_index=4,
+        total=4,
+        overall_score=None,
+    )
     report = build_report(interview, _made_up_records())
     data = json.loads(json.dumps(report))
     a, b, non, short = (x["evaluation"] for x in data["answers"])
     # JSON: the parts, penalties with their total, caps with reasons, key points.
     assert a["score_parts"] == {
-        "coverage": 81.0, "specificity": 60.0, "relevance": 100.0,
+        "coverage": 81.0,
+        "specificity": 60.0,
+        "relevance": 100.0,
         "weights": {"coverage": 0.65, "specificity": 0.22, "relevance": 0.13},
-        "penalties": {"overclaim": 4.0, "dismissive": 0.0, "deflect": 0.0,
-                      "contradiction": 0.0},
-        "penalty_total": 4.0, "uncapped": None, "caps": [], "final": 72.0,
+        "penalties": {"overclaim": 4.0, "dismissive": 0.0, "deflect": 0.0, "contradiction": 0.0},
+        "penalty_total": 4.0,
+        "uncapped": None,
+        "caps": [],
+        "final": 72.0,
     }
     assert b["score_parts"]["penalty_total"] == 12.0 and b["score_parts"]["uncapped"] == 41.5
     assert [c["kind"] for c in b["score_parts"]["caps"]] == ["off_topic"]
     assert a["coverage"][0] | {"clip": None} == a["coverage"][0]
     assert (a["coverage"][0]["label"], a["coverage"][0]["quote"]) == (
-        "covered", "it is a sorted B-tree over the column")
+        "covered",
+        "it is a sorted B-tree over the column",
+    )
     assert b["coverage"][0]["label"] == "contradicted"
     assert b["coverage"][0]["contradiction"] == "negates: 'never slow'"
     assert non["non_answer"]["reason"] == "no answer: pass"
@@ -444,22 +621,44 @@ def test_report_explains_each_score() -> None:
     # Side by side: why answer 1 beat answer 2.
     assert _breakdown(page, 1) == ["medium", "72 / 100", "81", "60", "100", "−4", ""]
     assert _breakdown(page, 2) == [
-        "medium", "15 / 100", "5", "70", "0", "−12", "off_topic (at most 15)"]
+        "medium",
+        "15 / 100",
+        "5",
+        "70",
+        "0",
+        "−12",
+        "off_topic (at most 15)",
+    ]
     assert _breakdown(page, 4)[1].startswith("not assessed: too little speech")
     q1 = _section(page, 1)
     assert "How the score was made" in q1
-    for text in ("81 / 100", "× 0.65", "60 / 100", "× 0.22", "100 / 100",
-                 "−4 sweeping claims", "<q>it is a sorted B-tree over the column</q>",
-                 '<td class="covered">covered</td>', "not mentioned", "0.81"):
+    for text in (
+        "81 / 100",
+        "× 0.65",
+        "60 / 100",
+        "× 0.22",
+        "100 / 100",
+        "−4 sweeping claims",
+        "<q>it is a sorted B-tree over the column</q>",
+        '<td class="covered">covered</td>',
+        "not mentioned",
+        "0.81",
+    ):
         assert text in q1, text
     assert "Cap:" not in q1
     q2 = _section(page, 2)
-    for text in ("Cap: off_topic", "at most 15",
-                 "does not address the question (topicality 0.12 &lt; 0.33, rubric coverage "
-                 "0.05)", "−7 dismissive or risky stances", "−5 contradicted key "
-                 "points", "41.5", '<td class="contradicted">contradicted</td>',
-                 "contradiction: negates: &#x27;never slow&#x27;",
-                 "<q>indexes never slow anything down</q>", "held by the cap above"):
+    for text in (
+        "Cap: off_topic",
+        "at most 15",
+        "does not address the question (topicality 0.12 &lt; 0.33, rubric coverage 0.05)",
+        "−7 dismissive or risky stances",
+        "−5 contradicted key points",
+        "41.5",
+        '<td class="contradicted">contradicted</td>',
+        "contradiction: negates: &#x27;never slow&#x27;",
+        "<q>indexes never slow anything down</q>",
+        "held by the cap above",
+    ):
         assert text in q2, text
     q3 = _section(page, 3)
     assert "No answer" in q3 and "no answer: pass" in q3 and "Cap: non_answer" not in q3

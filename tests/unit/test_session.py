@@ -21,13 +21,14 @@ for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents
 
 from audio_helpers import load_fixture  # noqa: E402
 
+from voice_interview.domain.question import Question  # noqa: E402
 from voice_interview.engines.queue import EngineQueue  # noqa: E402
 from voice_interview.engines.stt import QuickTranscript, Transcript  # noqa: E402
 from voice_interview.engines.tts import Speech  # noqa: E402
 from voice_interview.interview.session.services import Ears, SessionServices  # noqa: E402
 from voice_interview.interview.session.session import InterviewSession  # noqa: E402
 from voice_interview.settings import Settings  # noqa: E402
-from voice_interview.store.repository import NewQuestion, Repository  # noqa: E402
+from voice_interview.store.repository import Repository  # noqa: E402
 
 # The fixture's session and the test share one event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -109,7 +110,10 @@ async def rig(tmp_path: Path) -> Any:
         "cand",
         None,
         None,
-        [NewQuestion(f"b{i}", f"Question {i}?", "technical", "easy", [], points) for i in (1, 2)],
+        [
+            Question.of(f"Question {i}?", "technical", "easy", points, [], bank_id=f"b{i}")
+            for i in (1, 2)
+        ],
     )
     interview = await repo.get_interview(interview.id)
     sent = SENT

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
+from voice_interview.domain.question import Question
 from voice_interview.store.repository import (
     AlreadyAnsweredError,
-    NewQuestion,
     NotFoundError,
     Repository,
 )
@@ -20,10 +20,15 @@ from voice_interview.store.repository import (
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def questions(n: int) -> list[NewQuestion]:
+def questions(n: int) -> list[Question]:
     return [
-        NewQuestion(
-            f"bank-{i}", f"Question {i}?", "technical", "easy", ["sql"], ["point a", "point b"]
+        Question.of(
+            f"Question {i}?",
+            "technical",
+            "easy",
+            ["point a", "point b"],
+            ["sql"],
+            bank_id=f"bank-{i}",
         )
         for i in range(n)
     ]

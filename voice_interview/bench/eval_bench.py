@@ -46,7 +46,8 @@ from voice_interview.bench.eval_metrics import (
     below_partial_failures,
     quadratic_weighted_kappa,
 )
-from voice_interview.interview.evaluation.evaluator import EvaluationResult, QuestionSpec
+from voice_interview.domain.evaluation import Evaluation
+from voice_interview.domain.question import Question
 
 LABELS = (
     "strong",
@@ -119,7 +120,7 @@ class LabelledSetError(ValueError):
 
 
 class EvaluatorLike(Protocol):
-    def evaluate(self, question: QuestionSpec, answer_text: str) -> EvaluationResult: ...
+    def evaluate(self, question: Question, answer_text: str) -> Evaluation: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class LabelledAnswer:
 @dataclass(frozen=True)
 class LabelledItem:
     id: str
-    question: QuestionSpec
+    question: Question
     answers: tuple[LabelledAnswer, ...]
     role: str | None = None
     split: str | None = None  # "tuning" | "heldout" in a graded set, split once
@@ -159,7 +160,7 @@ def load_labelled(path: Path | str) -> list[LabelledItem]:
                 )
                 for a in raw["answers"]
             )
-            question = QuestionSpec(
+            question = Question.of(
                 text=str(raw["question"]),
                 question_type=str(raw.get("question_type", "technical")),
                 difficulty=str(raw.get("difficulty", "medium")),

@@ -20,7 +20,7 @@ from voice_interview.interview.questions.bank import load_bank, select_questions
 from voice_interview.interview.report import build_report, interview_summary, render_html
 from voice_interview.server.context import AppContext, ctx_of
 from voice_interview.server.errors import ApiError, read_json
-from voice_interview.store.repository import AnswerRecord, NewQuestion, NotFoundError
+from voice_interview.store.repository import AnswerRecord, NotFoundError
 from voice_interview.store.tables import AnswerRow, CvAnalysisRow, InterviewRow
 
 log = logging.getLogger(__name__)
@@ -168,17 +168,7 @@ async def create_interview(request: web.Request) -> web.Response:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ApiError(400, "INVALID_REQUEST", "seed must be an integer")
     picked = select_questions(load_bank(), skills=skills, role=role, n=num, seed=seed)
-    questions = [
-        NewQuestion(
-            bank_id=q.id,
-            text=q.text,
-            question_type=str(q.question_type),
-            difficulty=str(q.difficulty),
-            skills=list(q.skills),
-            key_points=list(q.key_points),
-        )
-        for q in picked
-    ]
+    questions = [q.as_question() for q in picked]
     row = await ctx.repo.create_interview(candidate_id, analysis_id, role, questions)
     if ctx.ready and questions:
         # Synthesize the first question now, so it plays the moment the candidate connects.

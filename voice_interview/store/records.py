@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from voice_interview.domain.question import Question
 from voice_interview.store.tables import (
     AnswerRow,
     EvaluationRow,
@@ -78,16 +79,6 @@ def _job_kind(source: str, stt: dict[str, Any] | None) -> str:
 
 
 @dataclass
-class NewQuestion:
-    bank_id: str
-    text: str
-    question_type: str
-    difficulty: str
-    skills: list[str]
-    key_points: list[str]
-
-
-@dataclass
 class AnswerRecord:
     question: QuestionRow
     answer: AnswerRow | None
@@ -112,3 +103,15 @@ def _json_dumps(value: Any) -> str:
         return json.dumps(value, allow_nan=False)
     except ValueError:
         return json.dumps(_finite(value), allow_nan=False)
+
+
+def question_of(row: QuestionRow) -> Question:
+    """The stored question as the domain's value type."""
+    return Question.of(
+        text=row.text,
+        question_type=row.question_type,
+        difficulty=row.difficulty,
+        key_points=[str(k) for k in row.key_points],
+        skills=[str(k) for k in row.skills],
+        bank_id=row.bank_id,
+    )

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_interview.domain.interview import InterviewStatus, start_transition, transition
+from voice_interview.domain.question import Question
 from voice_interview.store.answers import AnswerQueries
 from voice_interview.store.connection import _interview_or_404
 from voice_interview.store.leases import LeasesAndJobs
@@ -38,8 +39,8 @@ from voice_interview.store.records import (
     ClaimLostError,
     FinishedEvaluation,
     Lease,
-    NewQuestion,
     NotFoundError,
+    question_of,
 )
 
 # What importers take from here (the records live in store/records.py).
@@ -52,9 +53,9 @@ __all__ = [
     "ClaimedJob",
     "FinishedEvaluation",
     "Lease",
-    "NewQuestion",
     "NotFoundError",
     "Repository",
+    "question_of",
 ]
 from voice_interview.store.tables import (
     AnswerJobRow,
@@ -141,7 +142,7 @@ class Repository(AnswerQueries, LeasesAndJobs):
         candidate_id: str,
         cv_analysis_id: str | None,
         role: str | None,
-        questions: Sequence[NewQuestion],
+        questions: Sequence[Question],
     ) -> InterviewRow:
         async with self._write() as s:
             await self._ensure_candidate(s, candidate_id)
@@ -159,8 +160,8 @@ class Repository(AnswerQueries, LeasesAndJobs):
                     position=i,
                     bank_id=q.bank_id,
                     text=q.text,
-                    question_type=q.question_type,
-                    difficulty=q.difficulty,
+                    question_type=q.question_type.value,
+                    difficulty=q.difficulty.value,
                     skills=list(q.skills),
                     key_points=list(q.key_points),
                 )

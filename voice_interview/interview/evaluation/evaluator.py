@@ -35,9 +35,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
+from voice_interview.domain.evaluation import Evaluation, KeyPointCoverage
+from voice_interview.domain.question import Question
 from voice_interview.engines.llm import LLMError
 from voice_interview.interview.evaluation import non_answer
 from voice_interview.interview.evaluation.caps import apply_caps
@@ -122,25 +124,6 @@ class FeedbackLLM(Protocol):
     ) -> dict[str, Any]: ...
 
 
-@dataclass
-class QuestionSpec:
-    text: str
-    question_type: str  # technical | behavioral | situational
-    difficulty: str  # easy | medium | hard
-    key_points: Sequence[str]
-    skills: Sequence[str] = field(default_factory=list)
-
-
-@dataclass
-class KeyPointCoverage:
-    key_point: str
-    status: Literal["covered", "partial", "missing"]
-    quote: str
-    similarity: float
-    start_s: float | None = None  # when the quote was said in the stored answer audio
-    end_s: float | None = None
-
-
 @dataclass(frozen=True)
 class Evidence:
     """One strength or weakness as data: what it says and the quote it rests on."""
@@ -168,17 +151,6 @@ def _clip_times(quote: str | None, spoken: Sequence[SpokenWord]) -> dict[str, fl
     """Where a quote was said in the answer's audio (None for typed answers or no match)."""
     at = locate_quote(quote, spoken) if quote else None
     return {"start_s": at[0] if at else None, "end_s": at[1] if at else None}
-
-
-@dataclass
-class EvaluationResult:
-    status: Literal["scored", "insufficient_data"]
-    score: float | None
-    feedback: str
-    strengths: list[str]
-    weaknesses: list[str]
-    coverage: list[KeyPointCoverage]
-    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -277,8 +249,8 @@ class Evaluator:
     # -- public API -------------------------------------------------------------------------
 
     def evaluate(
-        self, question: QuestionSpec, answer_text: str, answer: AnswerMeta | None = None
-    ) -> EvaluationResult:
+        self, question: Question, answer_text: str, answer: AnswerMeta | None = None
+    ) -> Evaluation:
         """Gate, then score ``answer_text``. ``answer`` says how it was given (typed when
         None) and, for a spoken answer, carries its stt info: the gate reads its
         confidence and speech time, and the evidence its word timestamps."""
@@ -301,7 +273,7 @@ class Evaluator:
         if non is not None:
             return _non_answer_result(question, non, base_details)
         if not verdict.assessable:
-            return EvaluationResult(
+            return Evaluation(
                 status="insufficient_data",
                 score=None,
                 feedback=_not_assessed_feedback(verdict),
@@ -317,12 +289,12 @@ class Evaluator:
 
     def _scored(
         self,
-        question: QuestionSpec,
+        question: Question,
         answer: str,
         n_words: int,
         base_details: dict[str, Any],
         spoken: Sequence[SpokenWord],
-    ) -> EvaluationResult:
+    ) -> Evaluation:
         if n_words > MAX_WORDS:
             answer = _first_words(answer, MAX_WORDS)
             base_details["truncated_to_words"] = MAX_WORDS
@@ -384,7 +356,7 @@ class Evaluator:
         }
         if llm_error is not None:
             details["llm_error"] = llm_error
-        return EvaluationResult(
+        return Evaluation(
             status="scored",
             score=scored.score,
             feedback=feedback,
@@ -484,7 +456,7 @@ class Evaluator:
         return items
 
     def _feedback(
-        self, q: QuestionSpec, a: RubricAssessment, scored: ContentScore
+        self, q: Question, a: RubricAssessment, scored: ContentScore
     ) -> tuple[str, str, str | None]:
         """(feedback, source "llm" | "rules", llm error or None)."""
         fallback = rule_feedback(a, scored.score, q.question_type)
@@ -527,11 +499,11 @@ def _first_words(text: str, n: int) -> str:
 
 
 def _non_answer_result(
-    question: QuestionSpec, non: non_answer.NonAnswer, base_details: dict[str, Any]
-) -> EvaluationResult:
+    question: Question, non: non_answer.NonAnswer, base_details: dict[str, Any]
+) -> Evaluation:
     """A non-answer scores 0 and counts in the overall score; the report says why."""
     cap = {"cap": 0.0, "kind": "non_answer", "reason": non.reason}
-    return EvaluationResult(
+    return Evaluation(
         status="scored",
         score=0.0,
         feedback=(
@@ -602,7 +574,7 @@ def _match_detail(m: KeyPointMatch, spoken: Sequence[SpokenWord] = ()) -> dict[s
     }
 
 
-def feedback_prompt(q: QuestionSpec, a: RubricAssessment, score: float, draft: str) -> str:
+def feedback_prompt(q: Question, a: RubricAssessment, score: float, draft: str) -> str:
     """The user message: the question, the rubric outcome and the rule-written draft."""
     covered = [m.key_point for m in a.matches if m.status == "covered"]
     missing = [m.key_point for m in a.matches if m.status != "covered" and not m.contradiction]

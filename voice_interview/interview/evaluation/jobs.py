@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from voice_interview.domain.evaluation import Evaluation
 from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
 from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.queue import EngineQueue
-from voice_interview.interview.evaluation.evaluator import EvaluationResult, Evaluator, QuestionSpec
+from voice_interview.interview.evaluation.evaluator import Evaluator
 from voice_interview.interview.evaluation.gating import AnswerMeta
 from voice_interview.store.repository import (
     JOB_EVALUATE,
@@ -35,6 +36,7 @@ from voice_interview.store.repository import (
     ClaimLostError,
     NotFoundError,
     Repository,
+    question_of,
 )
 from voice_interview.store.tables import EvaluationRow, QuestionRow, utcnow
 
@@ -80,17 +82,7 @@ class _Watch:
     told: dict[str, datetime] = field(default_factory=dict)
 
 
-def question_spec(q: QuestionRow) -> QuestionSpec:
-    return QuestionSpec(
-        text=q.text,
-        question_type=q.question_type,
-        difficulty=q.difficulty,
-        key_points=list(q.key_points),
-        skills=list(q.skills),
-    )
-
-
-def evaluation_payload(result: EvaluationResult) -> dict[str, Any]:
+def evaluation_payload(result: Evaluation) -> dict[str, Any]:
     details = dict(result.details)
     # The evaluator's own per-key-point detail (cosine, lexical, credit, contradiction)
     # is kept; the summary view is added beside it.
@@ -278,7 +270,7 @@ class EvaluationService:
         answer_meta: AnswerMeta | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
-        spec = question_spec(question)
+        spec = question_of(question)
         error = ""
         try:
             if await self.repo.claim_job(answer_id) is None:

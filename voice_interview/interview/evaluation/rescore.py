@@ -20,13 +20,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from voice_interview.domain.evaluation import Evaluation
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
-from voice_interview.interview.evaluation.evaluator import EvaluationResult, Evaluator
+from voice_interview.interview.evaluation.evaluator import Evaluator
 from voice_interview.interview.evaluation.gating import AnswerMeta
-from voice_interview.interview.evaluation.jobs import evaluation_payload, question_spec
-from voice_interview.store.repository import Repository
+from voice_interview.interview.evaluation.jobs import evaluation_payload
+from voice_interview.store.repository import Repository, question_of
 
 T = TypeVar("T")
 Runner = Callable[[Callable[[], T]], Awaitable[T]]
@@ -85,7 +86,7 @@ async def rescore_interview(
     evaluator: Evaluator,
     interview_id: str,
     *,
-    run: Runner[EvaluationResult] = _in_thread,
+    run: Runner[Evaluation] = _in_thread,
     now: datetime | None = None,
 ) -> RescoreSummary:
     """Re-evaluate every transcribed answer of the interview and store the results."""
@@ -118,7 +119,7 @@ async def rescore_interview(
             scored.append(ScoredAnswer(difficulty, keep))
             continue
         job = partial(
-            evaluator.evaluate, question_spec(rec.question), answer.transcript,
+            evaluator.evaluate, question_of(rec.question), answer.transcript,
             AnswerMeta.of(answer),
         )
         result = await run(job)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from voice_interview.domain.question import Question
 from voice_interview.domain.types import Difficulty, QuestionType
 from voice_interview.interview.cv.roles import ANY_ROLE, ROLES, normalize_role
 from voice_interview.interview.cv.skills import (
@@ -74,6 +75,17 @@ class BankQuestion:
     skills: tuple[str, ...]
     roles: tuple[str, ...]
     key_points: tuple[str, ...]
+
+    def as_question(self) -> Question:
+        """The question an interview asks (the roles stay with the bank's choice)."""
+        return Question(
+            text=self.text,
+            question_type=self.question_type,
+            difficulty=self.difficulty,
+            key_points=self.key_points,
+            skills=self.skills,
+            bank_id=self.id,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
