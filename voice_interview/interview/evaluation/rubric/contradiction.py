@@ -1,0 +1,115 @@
+"""Contradiction: when a key point's quote says the opposite of it.
+
+A match is voided (no credit, listed as contradicted) when its quote makes a sweeping claim
+the key point does not ("basically the same", "no downside", "can't happen"), takes a
+dismissive stance ("not my problem", "I'd just ship it"), uses the antonym of a key-point
+word ("faster" against "slow down", "multi-threaded" against "single thread"), or negates
+a word the key point affirms ("can't learn the data" against "learns noise in the data").
+Heuristics, tuned for precision: they miss wrong claims phrased neutrally, and they skip key
+points that are themselves negative ("Do not ...").
+"""
+
+from __future__ import annotations
+
+from voice_interview.interview.evaluation.rubric.cues import (
+    _ANTONYM_MAP,
+    _ANTONYM_WORDS,
+    _DISMISSIVE,
+    _NEGATOR_WORDS,
+    _SIMPLE_PLAN,
+    _SWEEPING,
+)
+from voice_interview.interview.evaluation.rubric.negation import _find, _scoped_tokens
+from voice_interview.text.normalize import STOPWORDS, stem, words
+
+
+def _polarities(text: str) -> tuple[set[str], set[str]]:
+    """Content stems used affirmatively, and stems used under a negation."""
+    pos: set[str] = set()
+    neg: set[str] = set()
+    for tok, negated in _scoped_tokens(text):
+        if tok in STOPWORDS and tok not in _ANTONYM_WORDS:
+            continue
+        bucket = neg if negated else pos
+        st = stem(tok)
+        bucket.add(st)
+        if "-" in tok:  # "multi-threaded" also says "multi" and "threaded"
+            bucket.update(stem(part) for part in tok.split("-") if part)
+        # Comparatives and superlatives count as their base word ("faster" -> "fast").
+        for suffix in ("er", "est"):
+            base = st[: -len(suffix)]
+            if st.endswith(suffix) and len(base) >= 3 and base in _ANTONYM_MAP:
+                bucket.add(base)
+    return pos, neg
+
+
+ANCHOR_WINDOW = 4  # words between an opposite word and the key-point word it qualifies
+
+
+def _anchored(quote: str, word_stem: str, anchors: set[str]) -> bool:
+    """Whether ``word_stem`` occurs in ``quote`` within ANCHOR_WINDOW words of one of the
+    key point's own specific words: "faster" says the opposite of "slow" only about the
+    same thing ("a fast hash", not "it looks the same after a bake period")."""
+    stems = [stem(w) for w in words(quote)]
+    at = [i for i, st in enumerate(stems) if st == word_stem or st.rstrip("e") == word_stem
+          or (st.endswith(("er", "est")) and st[: -2 if st.endswith("er") else -3] == word_stem)]
+    near = [i for i, st in enumerate(stems) if st in anchors]
+    return any(abs(i - j) <= ANCHOR_WINDOW for i in at for j in near)
+
+
+def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None:
+    """A heuristic reason why ``quote`` contradicts ``key_point``, or None.
+
+    Four cues: a sweeping claim the key point does not make ("basically the same", "no
+    downside"), a dismissive stance ("not my problem", "I'd just ship it"), the opposite of a
+    key-point word (an antonym, and not the word itself), or a negation of a word the key
+    point affirms."""
+    claims = _find(_SWEEPING, quote, skip_negated=True)
+    if claims and not _SWEEPING.search(key_point):
+        return f"sweeping claim '{claims[0]}'"
+    # A dismissive stance voids the match, except the over-simple plan ("I'd just disable
+    # those buttons"), which is a red flag of its own but does not say the opposite of a
+    # key point.
+    stances = [
+        c for c in _find(_DISMISSIVE, quote, skip_negated=True) if not _SIMPLE_PLAN.match(c)
+    ]
+    if stances:
+        return f"dismissive '{stances[0]}'"
+    kp_pos, kp_neg = _polarities(key_point)
+    q_pos, q_neg = _polarities(quote)
+    kp_all, q_all = kp_pos | kp_neg, q_pos | q_neg
+    kp_negative = any(w in _NEGATOR_WORDS for w in words(key_point))
+    for st in sorted(kp_pos):
+        opposites = _ANTONYM_MAP.get(st, set())
+        if opposites & kp_all:
+            continue  # a contrastive key point ("separate ..., while ... share") names both sides
+        for opposite in sorted(opposites):
+            if (
+                opposite in q_pos and st not in q_all and opposite not in kp_all
+                and _anchored(quote, opposite, specific - {st})
+            ):
+                return f"says '{opposite}' where the key point says '{st}'"
+    # (The other direction, affirming what the key point negates, is left out: key points
+    # of the form "do X rather than Y" make answers that mention Y in passing look wrong.)
+    if kp_negative:
+        # "Do not X" / "without Y": polarity comparisons on such key points are unreliable.
+        return None
+    ordered = _temporal_objects(key_point)
+    for st in sorted(specific - ordered):
+        if st in kp_pos and st in q_neg and st not in q_pos:
+            return f"negates '{st}'"
+    return None
+
+
+_TEMPORAL = frozenset(["before", "until", "till", "after", "once"])
+
+
+def _temporal_objects(key_point: str) -> set[str]:
+    """Stems a key point only orders in time ("find the cause *before deleting* anything"):
+    it does not say they happen, so "without deleting anything yet" does not negate them."""
+    toks = words(key_point)
+    out: set[str] = set()
+    for i, tok in enumerate(toks):
+        if tok in _TEMPORAL:
+            out.update(stem(t) for t in toks[i + 1 : i + 3] if t not in STOPWORDS)
+    return out

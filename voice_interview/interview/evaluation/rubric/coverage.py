@@ -1,0 +1,207 @@
+"""Key-point coverage: each key point matched against the answer's candidate quotes.
+
+Each key point is scored against each quote (``spans``) by sentence-embedding cosine
+(all-MiniLM-L6-v2) plus a lexical signal: the share of the key point's content stems found
+in the quote, each stem weighted by how specific it is to that key point within the rubric
+(topic words shared by every key point, or taken from the question, count little). Key
+points pick their evidence strongest first, and a clause already used as evidence for
+another key point counts less, so one sweeping sentence cannot cover the whole rubric. The
+best quote is then tightened to the shortest stretch that scores about as well; that quote
+is what the report shows. Relevance (how on-topic the two most on-topic sentences are) and
+focus are measured here too. Without an embedder the lexical signal decides alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from voice_interview.interview.evaluation.rubric.contradiction import _contradiction
+from voice_interview.interview.evaluation.rubric.cues import _GENERIC_STEMS
+from voice_interview.interview.evaluation.rubric.results import (
+    CoverageStatus,
+    KeyPointMatch,
+    RubricAssessment,
+)
+from voice_interview.interview.evaluation.rubric.signals import _answer_signals
+from voice_interview.interview.evaluation.rubric.spans import split_sentences, split_spans
+from voice_interview.interview.evaluation.rubric.thresholds import (
+    COVERED_AT,
+    CREDIT_HIGH,
+    CREDIT_LOW,
+    LEX_COVERED_AT,
+    LEX_CREDIT_HIGH,
+    LEX_CREDIT_LOW,
+    LEX_PARTIAL_AT,
+    LEXICAL_WEIGHT,
+    PARTIAL_AT,
+    _round,
+)
+from voice_interview.text.normalize import content_stems
+
+
+class TextEmbedder(Protocol):
+    def embed(self, texts: list[str]) -> NDArray[np.float32]: ...
+
+
+def _soft(x: float, lo: float, hi: float) -> float:
+    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+
+def _kp_weights(question: str, key_points: Sequence[str]) -> list[dict[str, float]]:
+    """Per key point, its content stems weighted by specificity within the rubric: a stem
+    in every key point (the topic word) or in the question carries little evidence."""
+    stems = [set(content_stems(kp)) for kp in key_points]
+    q_stems = set(content_stems(question))
+    n = len(key_points)
+    out: list[dict[str, float]] = []
+    for s in stems:
+        weights: dict[str, float] = {}
+        for st in s:
+            df = sum(1 for other in stems if st in other)
+            w = math.log(1.0 + n / df)
+            if st in q_stems:
+                w *= 0.35
+            weights[st] = w
+        out.append(weights)
+    return out
+
+
+def _lexical(weights: dict[str, float], span_stems: set[str]) -> float:
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for st, w in weights.items() if st in span_stems) / total
+
+
+REUSE_PENALTY = 0.2  # cost of citing clauses another key point already used as evidence
+TIGHTEN_TOLERANCE = 0.03  # a shorter quote inside the best span may score this much less
+
+
+def assess(
+    question: str,
+    key_points: Sequence[str],
+    answer: str,
+    embedder: TextEmbedder | None,
+) -> RubricAssessment:
+    """Match every key point against the answer and gather the answer-level signals."""
+    spans = split_spans(answer)
+    sentences = split_sentences(answer)
+    weights = _kp_weights(question, key_points)
+    q_stems = set(content_stems(question))
+    span_stems = [set(content_stems(s.text)) for s in spans]
+    n_kp = len(key_points)
+    lex = np.zeros((n_kp, len(spans)), dtype=np.float64)
+    for k in range(n_kp):
+        for j in range(len(spans)):
+            lex[k, j] = _lexical(weights[k], span_stems[j])
+    cos = np.zeros_like(lex)
+    rel = 0.0
+    answer_cos = 0.0
+    focus = 0.0
+    if embedder is not None and spans:
+        vecs = embedder.embed([question, answer, *key_points])
+        qv, av, kv = vecs[0], vecs[1], vecs[2:]
+        sv = embedder.embed([s.text for s in spans])
+        cos = np.round(kv @ sv.T, 4).astype(np.float64)
+        q_cos = np.round(sv @ qv, 4).astype(np.float64)
+        answer_cos = _round(float(qv @ av))
+        # Each sentence's best match against the question and the key points.
+        index = {(s.start, s.end): j for j, s in enumerate(spans)}
+        sent_kp: list[float] = []
+        sent_topic: list[float] = []
+        sent_len: list[int] = []
+        for a, b in sentences:
+            found_j = index.get((a, b))
+            # (trimmed punctuation: take the first span inside the sentence)
+            j = found_j if found_j is not None else next(
+                (i for i, s in enumerate(spans) if s.start >= a and s.end <= b), 0
+            )
+            kp_best = float(cos[:, j].max()) if n_kp else 0.0
+            sent_kp.append(kp_best)
+            sent_topic.append(max(kp_best, float(q_cos[j])))
+            sent_len.append(len(answer[a:b].split()))
+        # Relevance: how on-topic the answer's two most on-topic sentences are (a concrete
+        # story can be on topic without resembling the question as a whole).
+        top = sorted(sent_topic, reverse=True)[:2]
+        rel = _round(max(0.0, sum(top) / len(top))) if top else 0.0
+        # Focus: word-weighted share of the sentences that address some key point.
+        focus = _round(
+            float(np.dot([_soft(x, 0.25, 0.55) for x in sent_kp], sent_len))
+            / max(1, sum(sent_len))
+        )
+    elif spans:
+        rubric = set(content_stems(question)).union(*(set(w) for w in weights))
+        used = set(content_stems(answer))
+        rel = _round(min(1.0, 3.0 * len(rubric & used) / max(1, len(rubric))))
+    scores = cos + LEXICAL_WEIGHT * lex if embedder is not None else lex
+    if embedder is not None:
+        lo, hi, cov_at, part_at = CREDIT_LOW, CREDIT_HIGH, COVERED_AT, PARTIAL_AT
+    else:
+        lo, hi, cov_at, part_at = LEX_CREDIT_LOW, LEX_CREDIT_HIGH, LEX_COVERED_AT, LEX_PARTIAL_AT
+    found: dict[int, KeyPointMatch] = {}
+    contradicted: set[int] = set()
+    sizes = np.array([max(1, len(sp.units)) for sp in spans], dtype=np.float64)
+    claimed: set[int] = set()
+    # Strongest key points pick their evidence first; a clause already used as evidence for
+    # another key point counts less the second time, so one sweeping sentence cannot cover
+    # the whole rubric.
+    order = sorted(range(n_kp), key=lambda k: (-float(scores[k].max()) if spans else 0.0, k))
+    for k in order:
+        kp = key_points[k]
+        if not spans:
+            found[k] = KeyPointMatch(kp, "missing", "", 0.0, 0.0, 0.0, 0.0)
+            continue
+        reused = np.array([sum(1 for u in sp.units if u in claimed) for sp in spans])
+        adjusted = np.round(scores[k] - REUSE_PENALTY * reused / sizes, 4)
+        j = int(np.argmax(adjusted))
+        score = float(adjusted[j])
+        # Quote the tightest stretch inside the best span that scores about as well.
+        t = min(
+            (i for i, sp in enumerate(spans)
+             if sp.start >= spans[j].start and sp.end <= spans[j].end
+             and adjusted[i] >= score - TIGHTEN_TOLERANCE),
+            key=lambda i: (spans[i].end - spans[i].start, i),
+        )
+        credit = _soft(score, lo, hi)
+        status: CoverageStatus = (
+            "covered" if score >= cov_at else "partial" if score >= part_at else "missing"
+        )
+        specific = {st for st in weights[k] if st not in q_stems and st not in _GENERIC_STEMS}
+        why = None
+        if status != "missing":
+            why = _contradiction(kp, spans[t].text, specific) or _contradiction(
+                kp, spans[j].text, specific
+            )
+        if why is not None:
+            contradicted.add(k)
+            credit = 0.0
+            status = "missing"
+        elif status != "missing":
+            claimed.update(spans[t].units)
+        found[k] = KeyPointMatch(
+            key_point=kp,
+            status=status,
+            quote=spans[t].text if status != "missing" or why is not None else "",
+            similarity=_round(min(1.0, max(0.0, score))),
+            cosine=_round(float(cos[k, t])),
+            lexical=_round(float(lex[k, t])),
+            credit=_round(credit),
+            contradiction=why,
+        )
+    matches = [found[k] for k in range(n_kp)]
+    contradictions = [key_points[k] for k in sorted(contradicted)]
+    coverage = _round(sum(m.credit for m in matches) / n_kp) if n_kp else 0.0
+    signals = _answer_signals(question, answer, rel, focus)
+    signals.answer_cosine = answer_cos
+    return RubricAssessment(
+        matches=matches,
+        signals=signals,
+        coverage=coverage,
+        contradictions=contradictions,
+        embedding_used=embedder is not None,
+    )
