@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_interview.domain.interview import InterviewStatus, transition
 from voice_interview.store.connection import StoreBase, _interview_or_404
@@ -29,6 +30,17 @@ from voice_interview.store.tables import (
     TurnTimingRow,
     utcnow,
 )
+
+_OfAnswer = TypeVar("_OfAnswer", EvaluationRow, TurnTimingRow)
+_ById = TypeVar("_ById", AnswerRow, QuestionRow)
+
+
+async def _one_of_answer(
+    s: AsyncSession, table: type[_OfAnswer], answer_id: str
+) -> _OfAnswer | None:
+    """The answer's row in ``table`` (an answer has one at most), or None."""
+    result = await s.execute(select(table).where(table.answer_id == answer_id))
+    return result.scalar_one_or_none()
 
 
 class AnswerQueries(StoreBase):
@@ -151,9 +163,7 @@ class AnswerQueries(StoreBase):
             row.stt = stt
             row.audio = audio
             row.audio_format = audio_format if audio else ""
-            evaluation = (
-                await s.execute(select(EvaluationRow).where(EvaluationRow.answer_id == answer_id))
-            ).scalar_one_or_none()
+            evaluation = await _one_of_answer(s, EvaluationRow, answer_id)
             if evaluation is None:
                 s.add(EvaluationRow(answer_id=answer_id, status="pending"))
             else:
@@ -183,19 +193,13 @@ class AnswerQueries(StoreBase):
             return [r for r in rows if r.stt.get("status") == "pending"]
 
     async def get_question(self, question_id: str) -> QuestionRow:
-        async with self._read() as s:
-            row = await s.get(QuestionRow, question_id)
-        if row is None:
-            raise NotFoundError(f"question {question_id} not found")
-        return row
+        return await self._get_or_404(QuestionRow, question_id, "question")
 
     async def save_timing(
         self, answer_id: str, interview_id: str, question_id: str, latency_ms: dict[str, Any]
     ) -> None:
         async with self._write() as s:
-            existing = (
-                await s.execute(select(TurnTimingRow).where(TurnTimingRow.answer_id == answer_id))
-            ).scalar_one_or_none()
+            existing = await _one_of_answer(s, TurnTimingRow, answer_id)
             if existing is None:
                 s.add(
                     TurnTimingRow(
@@ -230,9 +234,7 @@ class AnswerQueries(StoreBase):
                 job = await self._own_job(s, answer_id)
                 if job is not None:
                     await s.delete(job)
-            row = (
-                await s.execute(select(EvaluationRow).where(EvaluationRow.answer_id == answer_id))
-            ).scalar_one_or_none()
+            row = await _one_of_answer(s, EvaluationRow, answer_id)
             if row is None:
                 row = EvaluationRow(answer_id=answer_id)
                 s.add(row)
@@ -306,17 +308,18 @@ class AnswerQueries(StoreBase):
         return row
 
     async def get_answer(self, answer_id: str) -> AnswerRow:
+        return await self._get_or_404(AnswerRow, answer_id, "answer")
+
+    async def _get_or_404(self, table: type[_ById], key: str, what: str) -> _ById:
         async with self._read() as s:
-            row = await s.get(AnswerRow, answer_id)
+            row = await s.get(table, key)
         if row is None:
-            raise NotFoundError(f"answer {answer_id} not found")
+            raise NotFoundError(f"{what} {key} not found")
         return row
 
     async def evaluation_of(self, answer_id: str) -> EvaluationRow | None:
         async with self._read() as s:
-            return (
-                await s.execute(select(EvaluationRow).where(EvaluationRow.answer_id == answer_id))
-            ).scalar_one_or_none()
+            return await _one_of_answer(s, EvaluationRow, answer_id)
 
     async def finished_evaluations(
         self, interview_ids: Collection[str], since: datetime
