@@ -13,6 +13,10 @@ from voice_interview.audio.codecs import AudioDecodeError, make_decoder
 
 RATE = SAMPLE_RATE
 _FRAME = RATE // 50  # 20 ms
+# The stored answer audio's formats (``AnswerRow.audio_format``): 16 kHz int16 little-endian
+# PCM as the turn ends, Ogg/Opus once the final transcript is saved.
+PCM_FORMAT = "pcm_s16le_16k"
+OGG_FORMAT = "ogg_opus"
 
 
 def encode_ogg_opus(pcm: npt.NDArray[np.int16], bitrate: int = 24000) -> bytes:

@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from voice_interview.audio.codecs import AudioDecodeError
-from voice_interview.audio.storage import decode_ogg_opus, encode_ogg_opus
+from voice_interview.audio.storage import OGG_FORMAT, RATE, decode_ogg_opus, encode_ogg_opus
+from voice_interview.audio.storage import PCM_FORMAT as PCM_FORMAT  # re-exported: turn_finish
 from voice_interview.engines.queue import PRIORITY_FINAL
 from voice_interview.engines.registry import Engines
 from voice_interview.engines.stt import Transcript
@@ -43,9 +44,6 @@ from voice_interview.store.tables import AnswerRow, QuestionRow
 
 log = logging.getLogger(__name__)
 
-PCM_FORMAT = "pcm_s16le_16k"
-OGG_FORMAT = "ogg_opus"
-RATE = 16000
 # Transcriptions taken up at once per node (each is a full STT pass over one answer).
 RECOVER_BATCH = 2
 
