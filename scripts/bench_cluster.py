@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.pg import PgCluster, _free_port, find_bindir  # noqa: E402
+from voice_interview.bench.machine import stop_process  # noqa: E402
 
 ADMIN_KEY = "bench-cluster-admin-key"
 TOKEN_SECRET = "bench-cluster-token-secret-0123456789abcdef"
@@ -97,13 +98,7 @@ class Child:
     log: Path
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @dataclass

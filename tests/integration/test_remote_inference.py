@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ADMIN_KEY, FIXTURES, free_port, start_server
+from voice_interview.bench.machine import stop_process
 from voice_interview.bench.wer import word_error_rate
 from voice_interview.domain.question import Question
 from voice_interview.engines.embed import Embedder
@@ -71,13 +72,7 @@ class ChildServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def _spawn(args: list[str], log_path: Path, probe: str, url: str, env: dict[str, str],

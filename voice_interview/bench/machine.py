@@ -32,6 +32,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int | None = None, timeout: float = 20.0
+) -> None:
+    """Stop a child: ``sig`` (SIGTERM by default), then SIGKILL after ``timeout`` s."""
+    if proc.poll() is not None:
+        return
+    if sig is None:
+        proc.terminate()
+    else:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class SpawnedServer:
     """``python -m voice_interview.cli serve`` on a free port, a temp DB and a fresh key."""
 
@@ -80,13 +97,7 @@ class SpawnedServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._tmp.cleanup()
 
 

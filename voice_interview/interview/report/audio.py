@@ -21,11 +21,9 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from voice_interview.audio.storage import encode_ogg_opus
+from voice_interview.audio.storage import PCM_FORMAT, encode_ogg_opus
 from voice_interview.store.tables import AnswerRow
 
-OGG_FORMAT = "ogg_opus"
-PCM_FORMAT = "pcm_s16le_16k"
 AUDIO_MIME = "audio/ogg"
 CLIP_PAD_S = 0.25  # context kept before and after a quote's words
 CLIP_MAX_S = 30.0  # longest clip cut (a quote is a clause or two)

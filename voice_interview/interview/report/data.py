@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from voice_interview.audio.storage import OGG_FORMAT, PCM_FORMAT
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.interview.evaluation.speech_metrics import parse_words, speech_metrics
@@ -26,8 +27,6 @@ from voice_interview.interview.report.audio import (
     AUDIO_MIME,
     CLIP_MAX_S,
     CLIP_PAD_S,
-    OGG_FORMAT,
-    PCM_FORMAT,
     AudioUnavailableError,
     OggOpusAudio,
     answer_audio,

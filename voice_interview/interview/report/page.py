@@ -22,10 +22,10 @@ from typing import Any
 
 import av
 
+from voice_interview.audio.storage import OGG_FORMAT
 from voice_interview.interview.evaluation.speech_metrics import FILLER_NOTE
 from voice_interview.interview.report.audio import (
     AUDIO_MIME,
-    OGG_FORMAT,
     AudioUnavailableError,
     OggOpusAudio,
 )
