@@ -22,8 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from voice_interview.audio.codecs import AudioDecodeError
-from voice_interview.audio.storage import OGG_FORMAT, RATE, decode_ogg_opus, encode_ogg_opus
-from voice_interview.audio.storage import PCM_FORMAT as PCM_FORMAT  # re-exported: turn_finish
+from voice_interview.audio.storage import (
+    OGG_FORMAT,
+    PCM_FORMAT,
+    RATE,
+    decode_ogg_opus,
+    encode_ogg_opus,
+)
 from voice_interview.engines.queue import PRIORITY_FINAL
 from voice_interview.engines.registry import Engines
 from voice_interview.engines.stt import Transcript
