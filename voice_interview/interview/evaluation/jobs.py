@@ -11,6 +11,9 @@ result is stored and the job deleted in one transaction, only while the claim is
 this node's, so no evaluation is stored twice. A session hears of evaluations made here
 at once; of those another node made, at the next poll (``poll_remote``), or in the
 replay when it reconnects.
+
+What sessions hear is in :mod:`.events`, the stored fields of a result in
+:mod:`.payload`, and completing the interview in :mod:`.completion`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import timedelta
 
-from voice_interview.domain.evaluation import Evaluation
-from voice_interview.domain.interview import InterviewStatus, InvalidTransitionError
-from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
-from voice_interview.domain.types import Difficulty
+from voice_interview.domain.scoring import OverallScore
 from voice_interview.engines.queue import EngineQueue
+from voice_interview.interview.evaluation.completion import complete_if_done
 from voice_interview.interview.evaluation.evaluator import Evaluator
+from voice_interview.interview.evaluation.events import (
+    CompletionListener,
+    EvaluationEvent,
+    Listener,
+    SessionWatch,
+    aware,
+)
 from voice_interview.interview.evaluation.gating import AnswerMeta
+from voice_interview.interview.evaluation.payload import evaluation_payload
 from voice_interview.store.repository import (
     JOB_EVALUATE,
     ClaimedJob,
@@ -39,6 +46,18 @@ from voice_interview.store.repository import (
     question_of,
 )
 from voice_interview.store.tables import EvaluationRow, QuestionRow, utcnow
+
+__all__ = [
+    "JOB_CAPACITY",
+    "MAX_ATTEMPTS",
+    "MAX_PICKUPS",
+    "REMOTE_SLACK",
+    "CompletionListener",
+    "EvaluationEvent",
+    "EvaluationService",
+    "Listener",
+    "evaluation_payload",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,60 +72,6 @@ JOB_CAPACITY = 4
 REMOTE_SLACK = timedelta(seconds=1)
 
 
-@dataclass
-class EvaluationEvent:
-    """What a session is told: one evaluation finished, or failed once / for good."""
-
-    interview_id: str
-    answer_id: str
-    question_id: str
-    row: EvaluationRow | None
-    error: str | None = None
-    final_failure: bool = False
-
-
-Listener = Callable[[EvaluationEvent], Awaitable[None]]
-CompletionListener = Callable[[str, OverallScore], Awaitable[None]]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-@dataclass
-class _Watch:
-    """An interview with a session here: evaluations stored since ``since`` that this
-    node has not told it about yet (``told``: answer id -> the stored row's updated_at)."""
-
-    since: datetime
-    told: dict[str, datetime] = field(default_factory=dict)
-
-
-def evaluation_payload(result: Evaluation) -> dict[str, Any]:
-    details = dict(result.details)
-    # The evaluator's own per-key-point detail (cosine, lexical, credit, contradiction)
-    # is kept; the summary view is added beside it.
-    details["key_points"] = [
-        {
-            "key_point": c.key_point,
-            "status": c.status,
-            "quote": c.quote,
-            "similarity": round(float(c.similarity), 3),
-            "start_s": c.start_s,
-            "end_s": c.end_s,
-        }
-        for c in result.coverage
-    ]
-    return {
-        "status": result.status,
-        "score": None if result.score is None else round(float(result.score), 1),
-        "feedback": result.feedback,
-        "strengths": list(result.strengths),
-        "weaknesses": list(result.weaknesses),
-        "details": details,
-    }
-
-
 class EvaluationService:
     def __init__(self, repo: Repository, evaluator: Evaluator, queue: EngineQueue) -> None:
         self.repo = repo
@@ -116,7 +81,7 @@ class EvaluationService:
         self._completion: dict[str, set[CompletionListener]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
         self._inflight: dict[str, set[str]] = defaultdict(set)
-        self._watch: dict[str, _Watch] = {}
+        self._watch: dict[str, SessionWatch] = {}
         self.on_latency: Callable[[float], None] | None = None
         # Set when an evaluation here ends: the job poller may take up the next job now.
         self.room = asyncio.Event()
@@ -126,7 +91,7 @@ class EvaluationService:
     ) -> Callable[[], None]:
         self._listeners[interview_id].add(listener)
         self._completion[interview_id].add(on_complete)
-        self._watch.setdefault(interview_id, _Watch(utcnow() - REMOTE_SLACK))
+        self._watch.setdefault(interview_id, SessionWatch(utcnow() - REMOTE_SLACK))
 
         def unsubscribe() -> None:
             self._listeners[interview_id].discard(listener)
@@ -237,7 +202,7 @@ class EvaluationService:
             answer_id = f.row.answer_id
             if watch is None or answer_id in self._inflight.get(f.interview_id, ()):
                 continue
-            stamp = _aware(f.row.updated_at)
+            stamp = aware(f.row.updated_at)
             if stamp < watch.since or stamp <= watch.told.get(answer_id, watch.since):
                 continue
             watch.told[answer_id] = stamp
@@ -252,7 +217,7 @@ class EvaluationService:
         watch = self._watch.get(interview_id)
         if watch is not None:
             stamp = row.updated_at
-            watch.told[row.answer_id] = _aware(stamp) if stamp is not None else utcnow()
+            watch.told[row.answer_id] = aware(stamp) if stamp is not None else utcnow()
 
     async def _notify(self, event: EvaluationEvent) -> None:
         for listener in list(self._listeners.get(event.interview_id, ())):
@@ -348,54 +313,15 @@ class EvaluationService:
         """Complete the interview once every question is answered and every evaluation done."""
         if self._inflight.get(interview_id):
             return None
-        try:
-            interview = await self.repo.get_interview(interview_id)
-            records = await self.repo.answer_records(interview_id)
-        except NotFoundError:
+        overall = await complete_if_done(self.repo, interview_id)
+        if overall is None:
             return None
-        if interview.status == InterviewStatus.CANCELLED.value:
-            return None
-        if any(r.answer is None for r in records):
-            return None
-        if any(r.evaluation is None or r.evaluation.status == "pending" for r in records):
-            return None
-        overall = overall_score(
-            ScoredAnswer(
-                Difficulty(r.question.difficulty),
-                r.evaluation.score
-                if r.evaluation is not None and r.evaluation.status == "scored"
-                else None,
-                non_answer=r.evaluation is not None
-                and bool((r.evaluation.details or {}).get("non_answer")),
-            )
-            for r in records
-        )
-        first_time = interview.status != InterviewStatus.COMPLETED.value
-        if first_time:
-            try:
-                if (
-                    interview.status == InterviewStatus.READY.value
-                    or interview.status == InterviewStatus.PAUSED.value
-                ):
-                    await self.repo.set_status(interview_id, InterviewStatus.IN_PROGRESS)
-                await self.repo.complete_interview(interview_id, overall.score)
-            except (InvalidTransitionError, NotFoundError):
-                # Another node moved it meanwhile (it completed it too, most likely).
-                if not await self._completed(interview_id):
-                    return None
         for listener in list(self._completion.get(interview_id, ())):
             try:
                 await listener(interview_id, overall)
             except (ConnectionError, RuntimeError) as e:
                 log.warning("completion listener failed: %s", e)
         return overall
-
-    async def _completed(self, interview_id: str) -> bool:
-        try:
-            interview = await self.repo.get_interview(interview_id)
-        except NotFoundError:
-            return False
-        return interview.status == InterviewStatus.COMPLETED.value
 
     async def drain(self) -> None:
         if self._tasks:
