@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from voice_interview.domain.interview import (
@@ -12,8 +14,19 @@ from voice_interview.domain.interview import (
     start_transition,
     transition,
 )
-from voice_interview.domain.scoring import ScoredAnswer, overall_score
-from voice_interview.domain.types import Difficulty
+from voice_interview.domain.scoring import (
+    CONTENT_WEIGHTS,
+    PENALTY_CONTRADICTION,
+    PENALTY_DEFLECT,
+    PENALTY_DISMISSIVE,
+    PENALTY_OVERCLAIM,
+    ContentScore,
+    ScoredAnswer,
+    content_score,
+    content_weights,
+    overall_score,
+)
+from voice_interview.domain.types import Difficulty, QuestionType
 
 
 @pytest.mark.parametrize(
@@ -87,6 +100,63 @@ def test_overall_score_clamps_out_of_range_scores() -> None:
         [ScoredAnswer(Difficulty.EASY, 150.0), ScoredAnswer(Difficulty.EASY, -5)]
     )
     assert result.score == pytest.approx(50.0)
+
+
+def test_content_weights_sum_to_one_for_every_question_type() -> None:
+    for qt in QuestionType:
+        weights = content_weights(qt)
+        assert weights == CONTENT_WEIGHTS[qt.value]
+        assert sum(weights) == pytest.approx(1.0)
+    # Behavioural answers are judged more on concrete detail than on the rubric match.
+    assert content_weights(QuestionType.BEHAVIORAL)[1] > content_weights("technical")[1]
+    assert content_weights("unknown") == content_weights("technical")
+
+
+# Technical, coverage 0.6, specificity 0.35 (half of full), topicality 0.3 (0.4 credit):
+# 100 * (0.65 * 0.6 + 0.22 * 0.5 + 0.13 * 0.4) = 55.2 before penalties.
+def _mid(question_type: str = "technical", **red_flags: Any) -> ContentScore:
+    return content_score(
+        question_type, coverage=0.6, specificity=0.35, relevance=0.3, **red_flags
+    )
+
+
+def test_content_score_combines_the_sub_scores_as_documented() -> None:
+    result = _mid()
+    assert result.score == pytest.approx(55.2)
+    assert (result.coverage, result.specificity, result.relevance) == pytest.approx(
+        (60.0, 50.0, 40.0)
+    )
+    assert sum(result.penalties.values()) == 0.0
+    # The situational scale (1.25) stretches the same weighted sum.
+    assert _mid("situational").score == pytest.approx(69.0)
+
+
+def test_content_score_penalties_lower_the_score_at_most_three_times() -> None:
+    base = _mid().score
+    assert _mid(overclaims=1).score == pytest.approx(
+        base - PENALTY_OVERCLAIM
+    )
+    assert _mid(dismissive=2).score == pytest.approx(
+        base - 2 * PENALTY_DISMISSIVE
+    )
+    assert _mid(deflected=True).score == pytest.approx(
+        base - PENALTY_DEFLECT
+    )
+    many = _mid(contradictions=9)
+    assert many.score == pytest.approx(base - 3 * PENALTY_CONTRADICTION)
+    assert many.penalties["contradiction"] == 3 * PENALTY_CONTRADICTION
+
+
+def test_content_score_is_clamped_to_0_100() -> None:
+    for qt in ("technical", "behavioral"):  # behavioural: 1.4x scale, clipped
+        full = content_score(qt, coverage=1.0, specificity=1.0, relevance=1.0)
+        assert full.score == 100.0
+    worst = content_score(
+        "technical", coverage=0.0, specificity=0.0, relevance=0.0,
+        overclaims=3, dismissive=3, deflected=True, contradictions=3,
+    )
+    assert worst.score == 0.0
+    assert worst.penalties["deflect"] == PENALTY_DEFLECT
 
 
 def test_only_a_ready_interview_starts() -> None:

@@ -1,4 +1,19 @@
-"""Difficulty-weighted overall score. Pure."""
+"""Scores as values. Pure: plain numbers in, plain numbers out.
+
+The content score of one answer (``content_score``), per question type t::
+
+    score = clip(SCALE[t] * 100 * (w_cov * coverage + w_spec * min(1, specificity / 0.7)
+                                   + w_rel * soft(relevance, 0.2, 0.45)) - penalties, 0, 100)
+
+with (w_cov, w_spec, w_rel) = (0.65, 0.22, 0.13) for technical and situational questions
+and (0.45, 0.42, 0.13) for behavioural ones, SCALE 1.0 / 1.25 / 1.4, and penalties of 4
+points per sweeping claim, 7 per dismissive stance, 5 per contradicted key point (each at
+most three times) and 15 for deflecting. The inputs are the rubric's measurements
+(``interview.evaluation.rubric``); the evaluator reads them off its assessment.
+
+The overall score of an interview (``overall_score``) is the difficulty-weighted mean of
+the assessed answers' scores.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +21,86 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from voice_interview.domain.types import Difficulty
+
+# Sub-score weights per question type (each row sums to 1). Behavioural key points are
+# descriptors ("States the result"), which vague answers echo better than concrete stories
+# do, so there the concrete detail of the answer weighs more than the rubric match.
+CONTENT_WEIGHTS: dict[str, tuple[float, float, float]] = {
+    # (coverage, specificity, relevance)
+    "technical": (0.65, 0.22, 0.13),
+    "situational": (0.65, 0.22, 0.13),
+    "behavioral": (0.45, 0.42, 0.13),
+}
+# Calibration: behavioural and situational key points are abstract, so even strong answers
+# match them less closely than technical ones; these stretch the weighted sum so a strong
+# answer lands near 75-90 for every question type. Monotone, so rankings do not change.
+CONTENT_SCALE: dict[str, float] = {"technical": 1.0, "situational": 1.25, "behavioral": 1.4}
+SPECIFICITY_FULL = 0.7  # specificity signal that earns the full specificity sub-score
+RELEVANCE_LOW = 0.2  # topicality (see rubric) with no relevance credit
+RELEVANCE_HIGH = 0.45  # ... and with full credit
+# Penalties, in points of the 0-100 score. (Vague filler has no penalty of its own: it
+# already dilutes specificity, and a second charge would rank honest hedging below
+# confident errors.)
+PENALTY_OVERCLAIM = 4.0  # per sweeping claim ("always", "basically the same"), at most 3
+PENALTY_DISMISSIVE = 7.0  # per dismissive stance ("doesn't matter", "just skip"), at most 3
+PENALTY_DEFLECT = 15.0  # the answer steps around the question ("I'd look it up")
+PENALTY_CONTRADICTION = 5.0  # per contradicted key point, on top of losing its credit
+PENALTY_MAX_COUNT = 3  # each counted penalty is charged at most this many times
+
+
+@dataclass(frozen=True)
+class ContentScore:
+    score: float  # 0-100
+    coverage: float  # sub-scores, 0-100 each before weighting
+    specificity: float
+    relevance: float
+    penalties: dict[str, float]
+
+
+def content_weights(question_type: str) -> tuple[float, float, float]:
+    """(coverage, specificity, relevance) weights; an unknown type weighs as technical."""
+    return CONTENT_WEIGHTS.get(str(question_type), CONTENT_WEIGHTS["technical"])
+
+
+def _soft(x: float, lo: float, hi: float) -> float:
+    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+
+def content_score(
+    question_type: str,
+    *,
+    coverage: float,
+    specificity: float,
+    relevance: float,
+    overclaims: int = 0,
+    dismissive: int = 0,
+    deflected: bool = False,
+    contradictions: int = 0,
+) -> ContentScore:
+    """The 0-100 score of one answer. ``coverage`` is the share of key-point credit earned
+    (0-1), ``specificity`` and ``relevance`` the rubric's raw specificity and topicality
+    signals; the counts are the red flags found (sweeping claims, dismissive stances,
+    contradicted key points) and ``deflected`` whether the answer stepped around the
+    question. The same numbers give the same score."""
+    w_cov, w_spec, w_rel = content_weights(question_type)
+    specificity = min(1.0, specificity / SPECIFICITY_FULL)
+    relevance = _soft(relevance, RELEVANCE_LOW, RELEVANCE_HIGH)
+    penalties = {
+        "overclaim": PENALTY_OVERCLAIM * min(PENALTY_MAX_COUNT, overclaims),
+        "dismissive": PENALTY_DISMISSIVE * min(PENALTY_MAX_COUNT, dismissive),
+        "deflect": PENALTY_DEFLECT if deflected else 0.0,
+        "contradiction": PENALTY_CONTRADICTION * min(PENALTY_MAX_COUNT, contradictions),
+    }
+    scale = CONTENT_SCALE.get(str(question_type), 1.0)
+    raw = 100.0 * scale * (w_cov * coverage + w_spec * specificity + w_rel * relevance)
+    score = min(100.0, max(0.0, raw - sum(penalties.values())))
+    return ContentScore(
+        score=round(score, 1),
+        coverage=round(100.0 * coverage, 1),
+        specificity=round(100.0 * specificity, 1),
+        relevance=round(100.0 * relevance, 1),
+        penalties=penalties,
+    )
 
 
 @dataclass(frozen=True)
