@@ -12,7 +12,9 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parents[2] / "voice_interview"
+from tests.paths import REPO
+
+PKG = REPO / "voice_interview"
 
 # Subpackages of interview/ that are packages of their own for these rules.
 INTERVIEW_PARTS = ("session", "cv", "questions", "evaluation", "report")
@@ -108,3 +110,17 @@ def test_the_rules_see_real_arrows() -> None:
     assert "interview.session" in arrows["server"]
     assert "protocol" in arrows["interview.session"]
     assert "domain" in arrows["store"]
+
+
+def test_unit_tests_mirror_the_packages() -> None:
+    # tests/unit/<package>/... holds the tests of voice_interview/<package>/...: a folder
+    # there without its package (a rename done on one side only) fails here.
+    unit = Path(__file__).resolve().parent
+    folders = [
+        p.relative_to(unit)
+        for p in unit.rglob("*")
+        if p.is_dir() and p.name != "__pycache__" and any(p.glob("test_*.py"))
+    ]
+    assert folders, "no test folders found"
+    missing = [str(f) for f in folders if not (PKG / f / "__init__.py").is_file()]
+    assert not missing, f"test folders without a package: {missing}"

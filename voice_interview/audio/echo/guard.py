@@ -44,7 +44,7 @@ exactly what it sent and when, and :class:`EchoGuard` (one per session) uses tha
   mostly echo (the client's buffering moved).
 
 ``stats`` (:class:`EchoStats`) carries the current delay, ERLE, how much was gated and
-the CPU spent. Measured in ``tests/unit/test_echo.py`` (question: Piper audio; echo
+the CPU spent. Measured in ``tests/unit/audio/test_echo.py`` (question: Piper audio; echo
 -20/-10/0 dB, 40-300 ms, a 5-tap path with saturation, -64 dBFS room noise, jittered or
 bursty arrival): subtraction alone takes 16/22/30 dB off the echo, the output over the
 echo is at the room's noise floor, and webrtcvad (``TurnSegmenter``) hears no speech

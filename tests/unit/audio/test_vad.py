@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import webrtcvad
 
-for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2]):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from audio_helpers import load_fixture, manifest  # noqa: E402
-
-from voice_interview.audio.vad import TurnSegmenter, VadEvent  # noqa: E402
+from tests.audio_helpers import load_fixture, manifest
+from voice_interview.audio.vad import TurnSegmenter, VadEvent
 
 MANIFEST = manifest()
 WITH_PAUSE = [e for e in MANIFEST if e["pauses"]]

@@ -9,11 +9,11 @@ import fnmatch
 import json
 import tomllib
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.paths import REPO
 from voice_interview.interview.cv.skills import (
     AMBIGUOUS_NAMES,
     GENERIC_SKILLS,
@@ -25,7 +25,7 @@ from voice_interview.interview.cv.skills import (
 )
 from voice_interview.interview.questions.bank import load_bank
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def raw_table() -> dict[str, Any]:

@@ -19,7 +19,7 @@ def _by_kp(a: rubric.RubricAssessment) -> dict[str, rubric.KeyPointMatch]:
 
 
 # ------------------------------------------------------------------ text handling (no model)
-# Words and stems are text/normalize.py's (tests/unit/test_text_normalize.py).
+# Words and stems are text/normalize.py's (tests/unit/text/test_text_normalize.py).
 
 
 def test_split_spans_gives_sentences_clauses_and_offsets() -> None:

@@ -12,10 +12,11 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from tests.paths import REPO
 from voice_interview import protocol
 from voice_interview.server import errors, rest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO
 SPEC_PATH = REPO / "voice_interview" / "server" / "openapi.yaml"
 DOC_PATH = REPO / "docs" / "PROTOCOL.md"
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.paths import REPO
 from voice_interview.bench import report
 from voice_interview.bench.cli import parse_sessions
 from voice_interview.bench.client import (
@@ -39,7 +40,7 @@ from voice_interview.bench.fixtures import (
 from voice_interview.bench.machine import engine_deltas, metrics_resources, parse_prometheus
 from voice_interview.bench.runner import assign_fixtures
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO
 FIXTURES = REPO / "audio_fixtures"
 TWO = ("why_this_company.wav", "idempotency.wav")
 

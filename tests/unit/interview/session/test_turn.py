@@ -4,26 +4,19 @@ policy, repeat requests. Real VAD over real speech; no models."""
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pytest
 
-for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2]):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from audio_helpers import load_fixture  # noqa: E402
-
-from voice_interview.audio.vad import TurnSegmenter  # noqa: E402
-from voice_interview.interview.session.incremental import IncrementalTranscript  # noqa: E402
-from voice_interview.interview.session.repeat_request import (  # noqa: E402
+from tests.audio_helpers import load_fixture
+from voice_interview.audio.vad import TurnSegmenter
+from voice_interview.interview.session.incremental import IncrementalTranscript
+from voice_interview.interview.session.repeat_request import (
     is_backchannel,
     is_repeat_request,
 )
-from voice_interview.interview.session.turn import (  # noqa: E402
+from voice_interview.interview.session.turn import (
     AnswerTooLong,
     EndOfTurn,
     InterimDue,
@@ -33,7 +26,7 @@ from voice_interview.interview.session.turn import (  # noqa: E402
     TurnEvent,
     Window,
 )
-from voice_interview.interview.session.turn_end import (  # noqa: E402
+from voice_interview.interview.session.turn_end import (
     EndOfTurnInputs,
     EndOfTurnPolicy,
     key_point_coverage,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import sys
-from pathlib import Path
 
 import av
 import numpy as np
@@ -13,11 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2]):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from audio_helpers import (  # noqa: E402
+from tests.audio_helpers import (
     band_energy,
     best_correlation,
     decode_with_pyav,
@@ -28,8 +22,7 @@ from audio_helpers import (  # noqa: E402
     ref_resample,
     tone,
 )
-
-from voice_interview.audio.codecs import (  # noqa: E402
+from voice_interview.audio.codecs import (
     INPUT_ENCODINGS,
     OUTPUT_ENCODINGS,
     AudioDecodeError,

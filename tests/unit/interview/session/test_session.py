@@ -8,27 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pytest
 
-for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2]):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from audio_helpers import load_fixture  # noqa: E402
-
-from voice_interview.domain.question import Question  # noqa: E402
-from voice_interview.engines.queue import EngineQueue  # noqa: E402
-from voice_interview.engines.stt import QuickTranscript, Transcript  # noqa: E402
-from voice_interview.engines.tts import Speech  # noqa: E402
-from voice_interview.interview.session.services import Ears, SessionServices  # noqa: E402
-from voice_interview.interview.session.session import InterviewSession  # noqa: E402
-from voice_interview.settings import Settings  # noqa: E402
-from voice_interview.store.repository import Repository  # noqa: E402
+from tests.audio_helpers import load_fixture
+from voice_interview.domain.question import Question
+from voice_interview.engines.queue import EngineQueue
+from voice_interview.engines.stt import QuickTranscript, Transcript
+from voice_interview.engines.tts import Speech
+from voice_interview.interview.session.services import Ears, SessionServices
+from voice_interview.interview.session.session import InterviewSession
+from voice_interview.settings import Settings
+from voice_interview.store.repository import Repository
 
 # The fixture's session and the test share one event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="session")

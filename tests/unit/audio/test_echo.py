@@ -8,25 +8,18 @@ floor; mic chunks arrive on time, with random network jitter, or in bursts.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-for _p in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2]):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from audio_helpers import FIXTURES, load_fixture  # noqa: E402
-
-from voice_interview.audio.codecs import resample  # noqa: E402
-from voice_interview.audio.echo import EchoGuard  # noqa: E402
-from voice_interview.audio.vad import TurnSegmenter  # noqa: E402
+from tests.audio_helpers import FIXTURES, load_fixture
+from voice_interview.audio.codecs import resample
+from voice_interview.audio.echo import EchoGuard
+from voice_interview.audio.vad import TurnSegmenter
 
 RATE = 16000
 CHUNK = 320

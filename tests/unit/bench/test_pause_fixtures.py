@@ -9,7 +9,6 @@ talk-over speech the turn-taking tests need.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,9 +16,10 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
+from tests.paths import REPO
 from voice_interview.audio.vad import TurnSegmenter
 
-DIR = Path(__file__).resolve().parents[2] / "audio_fixtures" / "pauses"
+DIR = REPO / "audio_fixtures" / "pauses"
 MANIFEST: list[dict[str, Any]] = json.loads((DIR / "manifest.json").read_text())
 RATE = 16000
 WIN = 160  # 10 ms

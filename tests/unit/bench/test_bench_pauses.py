@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.paths import REPO
 from voice_interview.bench import pauses, report
 from voice_interview.bench.cli import add_bench_parser
 from voice_interview.bench.client import (
@@ -21,7 +22,7 @@ from voice_interview.bench.client import (
 from voice_interview.bench.fixtures import FixtureError, load_fixtures, turn_audio
 from voice_interview.bench.runner import assign_fixtures
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO
 
 
 def _t(
@@ -315,7 +316,7 @@ def test_a_cancelled_question_is_answered_when_asked_again() -> None:
 
 
 async def test_early_ends_record_where_and_whether_taken_back() -> None:
-    from tests.unit.test_bench import _FakeConn, _fixture, _record
+    from tests.unit.bench.test_bench import _FakeConn, _fixture, _record
 
     plan = turn_audio(_fixture(0.2), encoding="pcm_s16le", tail_s=1.0, rng=random.Random(0))
     for early, taken_back in (((10, 14), True), ((10,), False)):

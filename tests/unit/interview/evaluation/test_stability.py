@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_non_answer import GOOD, QUESTION
+from tests.unit.interview.evaluation.test_non_answer import GOOD, QUESTION
 from voice_interview.engines.embed import Embedder
 from voice_interview.engines.models import ModelNotFoundError, resolve_model
 from voice_interview.interview.evaluation.evaluator import Evaluator

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.paths import REPO, TESTS
 from voice_interview.bench import eval_bench
 from voice_interview.bench.eval_bench import LabelledSetError, load_labelled, run_eval
 from voice_interview.domain.evaluation import Evaluation
@@ -19,8 +20,8 @@ from voice_interview.engines.llm import LLMError
 from voice_interview.interview.evaluation.evaluator import Evaluator, clean_feedback
 from voice_interview.interview.evaluation.rubric import RUBRIC_VERSION
 
-DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
-OWN_SET = Path(__file__).resolve().parents[1] / "data" / "eval_own.jsonl"
+DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
+OWN_SET = TESTS / "data" / "eval_own.jsonl"
 
 QUESTION = Question.of(
     text="What is the difference between git merge and git rebase, and when would you use each?",

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.paths import REPO, TESTS
 from voice_interview.bench.eval_bench import (
     GRADED_PAIRS,
     ORDERED_PAIRS,
@@ -31,10 +32,10 @@ from voice_interview.domain.evaluation import Evaluation
 from voice_interview.domain.question import Question
 from voice_interview.domain.types import Difficulty, QuestionType
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = TESTS / "data"
 GRADED_SET = DATA / "eval_graded.jsonl"
 OWN_SET = DATA / "eval_own.jsonl"
-DEV_SET = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "dev.jsonl"
+DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 GRADES = {
     "excellent": 5, "good": 4, "partial": 3, "poor": 2,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.paths import TESTS
 from voice_interview.engines.llm import LLMError
 from voice_interview.interview.cv.analysis import (
     LLM_CV_CHARS,
@@ -27,7 +27,7 @@ from voice_interview.interview.cv.skills import (
 from voice_interview.interview.cv.summary import clean_llm_summary
 from voice_interview.interview.questions.bank import load_bank
 
-CVS = Path(__file__).resolve().parents[1] / "data" / "cvs"
+CVS = TESTS / "data" / "cvs"
 TODAY = date(2024, 6, 30)
 
 

@@ -16,6 +16,7 @@ import av
 import pytest
 
 from tests.audio_helpers import best_correlation, load_fixture, manifest
+from tests.paths import REPO
 from voice_interview.audio.storage import decode_ogg_opus, encode_ogg_opus
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.domain.question import Question
@@ -673,7 +674,7 @@ def test_report_template_ships_and_is_complete() -> None:
     blocks = templates()
     assert {"page", "question", "parts", "part_row", "cap_row", "coverage_row"} <= set(blocks)
     assert "<style>" in blocks["page"].template and "$sections" in blocks["page"].template
-    root = Path(__file__).resolve().parents[2]
+    root = REPO
     data = tomllib.loads((root / "pyproject.toml").read_text())
     shipped = data["tool"]["setuptools"]["package-data"]["voice_interview"]
     assert "interview/report/templates/*.html" in shipped
