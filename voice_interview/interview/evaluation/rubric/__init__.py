@@ -25,7 +25,8 @@ from voice_interview.interview.evaluation.rubric.spans import (
 )
 from voice_interview.interview.evaluation.rubric.thresholds import RUBRIC_VERSION
 
-# The private names are the heuristics' internals that tests/unit/interview/evaluation/test_rubric.py pins.
+# The private names are the heuristics' internals that
+# tests/unit/interview/evaluation/test_rubric.py pins.
 __all__ = [
     "GENERIC_WORDS",
     "RUBRIC_VERSION",
