@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from voice_interview.domain import scoring
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.domain.evaluation import Evaluation, KeyPointCoverage
 from voice_interview.domain.question import Question
 from voice_interview.domain.scoring import ContentScore
@@ -45,7 +46,7 @@ from voice_interview.interview.evaluation.feedback import (
     rule_feedback,
     score_band,
 )
-from voice_interview.interview.evaluation.gating import MIN_TYPED_WORDS, AnswerMeta, gate
+from voice_interview.interview.evaluation.gating import MIN_TYPED_WORDS, gate
 from voice_interview.interview.evaluation.rubric import (
     RUBRIC_VERSION,
     RubricAssessment,

@@ -35,10 +35,10 @@ noise is voiced but Whisper's segments on it are dropped as non-speech (``no_spe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.interview.evaluation.speech_metrics import parse_words
 from voice_interview.text.normalize import words as word_tokens
 
@@ -63,33 +63,6 @@ THRESHOLDS: dict[str, float] = {
 }
 
 GateCode = Literal["empty", "too_short", "no_speech", "too_little_speech", "low_confidence"]
-
-
-@dataclass(frozen=True)
-class AnswerMeta:
-    """What is known about an answer besides its text. The default is a typed answer."""
-
-    source: str = "text"  # text | voice | none
-    speech_ms: int = 0  # voiced time the VAD heard
-    stt: Mapping[str, Any] = field(default_factory=dict)  # the answer's stored stt dict
-    # Why the turn ended ("no_answer": silence after the reprompt, which scores 0 as a
-    # non-answer instead of "not assessed"); "" when unknown.
-    end_reason: str = ""
-
-    @property
-    def spoken(self) -> bool:
-        return self.source in ("voice", "none")
-
-    @classmethod
-    def of(cls, answer: Any) -> AnswerMeta:
-        """From a stored answer row (anything with source, speech_ms and stt)."""
-        stt = getattr(answer, "stt", None)
-        return cls(
-            source=str(getattr(answer, "source", "text") or "text"),
-            speech_ms=int(getattr(answer, "speech_ms", 0) or 0),
-            stt=dict(stt) if isinstance(stt, Mapping) else {},
-            end_reason=str(getattr(answer, "end_reason", "") or ""),
-        )
 
 
 @dataclass(frozen=True)

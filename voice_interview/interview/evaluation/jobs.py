@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.domain.scoring import OverallScore
 from voice_interview.engines.queue import EngineQueue
 from voice_interview.interview.evaluation.completion import complete_if_done
@@ -35,7 +36,6 @@ from voice_interview.interview.evaluation.events import (
     SessionWatch,
     aware,
 )
-from voice_interview.interview.evaluation.gating import AnswerMeta
 from voice_interview.interview.evaluation.payload import evaluation_payload
 from voice_interview.store.repository import (
     JOB_EVALUATE,

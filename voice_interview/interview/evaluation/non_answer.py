@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.interview.evaluation.gating import (
     MIN_AVG_LOGPROB,
     MIN_MEAN_WORD_PROB,
     MIN_TYPED_WORDS,
-    AnswerMeta,
     GateResult,
 )
 from voice_interview.interview.evaluation.speech_metrics import parse_words

@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.domain.evaluation import Evaluation
 from voice_interview.domain.interview import InterviewStatus
 from voice_interview.domain.scoring import OverallScore, ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.interview.evaluation.evaluator import Evaluator
-from voice_interview.interview.evaluation.gating import AnswerMeta
 from voice_interview.interview.evaluation.jobs import evaluation_payload
 from voice_interview.store.repository import Repository, question_of
 

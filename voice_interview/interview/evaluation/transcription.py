@@ -29,10 +29,10 @@ from voice_interview.audio.storage import (
     decode_ogg_opus,
     encode_ogg_opus,
 )
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.engines.queue import PRIORITY_FINAL
 from voice_interview.engines.registry import Engines
 from voice_interview.engines.stt import Transcript
-from voice_interview.interview.evaluation.gating import AnswerMeta
 from voice_interview.interview.evaluation.jobs import MAX_PICKUPS, EvaluationService
 from voice_interview.interview.evaluation.speech_metrics import (
     fit_words,

@@ -17,8 +17,8 @@ import numpy.typing as npt
 
 from voice_interview import protocol as p
 from voice_interview.audio.storage import PCM_FORMAT
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.engines.queue import PRIORITY_TURN, StaleWorkError
-from voice_interview.interview.evaluation.gating import AnswerMeta
 from voice_interview.interview.evaluation.speech_metrics import timeline_of
 from voice_interview.interview.evaluation.transcription import pcm_bytes
 from voice_interview.interview.session.repeat_request import (

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.domain.question import Question
 from voice_interview.engines.embed import Embedder
 from voice_interview.interview.evaluation import gating
 from voice_interview.interview.evaluation.evaluator import Evaluator
-from voice_interview.interview.evaluation.gating import AnswerMeta, gate
+from voice_interview.interview.evaluation.gating import gate
 from voice_interview.interview.evaluation.jobs import evaluation_payload
 
 QUESTION = Question.of(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from voice_interview.domain.answer import AnswerMeta
 from voice_interview.domain.question import Question
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.embed import Embedder
 from voice_interview.interview.evaluation.evaluator import Evaluator
-from voice_interview.interview.evaluation.gating import AnswerMeta
 
 QUESTION = Question.of(
     text="The disk on a production server is 95 percent full. What do you do?",
