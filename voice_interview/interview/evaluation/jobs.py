@@ -167,17 +167,7 @@ class EvaluationService:
             extra={"interview_id": job.interview_id, "answer_id": job.answer_id, "error": error},
         )
         try:
-            row = await self.repo.save_evaluation(
-                job.answer_id,
-                status="failed",
-                score=None,
-                feedback="",
-                strengths=[],
-                weaknesses=[],
-                details={},
-                error=error,
-                claimed=True,
-            )
+            row = await self._save_failed(job.answer_id, error)
             answer = await self.repo.get_answer(job.answer_id)
         except (NotFoundError, ClaimLostError):
             return
@@ -225,6 +215,20 @@ class EvaluationService:
                 await listener(event)
             except (ConnectionError, RuntimeError) as e:  # a closing socket must not stop us
                 log.warning("evaluation listener failed: %s", e)
+
+    async def _save_failed(self, answer_id: str, error: str) -> EvaluationRow:
+        """A claimed job given up: stored as ``failed`` (never a fabricated score)."""
+        return await self.repo.save_evaluation(
+            answer_id,
+            status="failed",
+            score=None,
+            feedback="",
+            strengths=[],
+            weaknesses=[],
+            details={},
+            error=error,
+            claimed=True,
+        )
 
     async def _evaluate(
         self,
@@ -280,17 +284,7 @@ class EvaluationService:
                 self._told(interview_id, row)
                 await self._notify(EvaluationEvent(interview_id, answer_id, question.id, row))
                 return
-            row = await self.repo.save_evaluation(
-                answer_id,
-                status="failed",
-                score=None,
-                feedback="",
-                strengths=[],
-                weaknesses=[],
-                details={},
-                error=error,
-                claimed=True,
-            )
+            row = await self._save_failed(answer_id, error)
             self._told(interview_id, row)
         except NotFoundError:
             log.info(
