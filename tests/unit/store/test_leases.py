@@ -382,6 +382,45 @@ async def test_a_stopped_nodes_evaluation_is_done_once_elsewhere_and_told_to_the
     assert b_calls == ["second"]
 
 
+async def test_an_evaluation_that_fails_every_attempt_is_stored_as_failed_once(
+    nodes: Callable[..., Repository],
+) -> None:
+    """No fabricated score: the answer's evaluation is ``failed`` with the error, its job
+    is gone, and the interview still completes (the answer not assessed)."""
+    a = nodes("a")
+    interview = await _interview(a, n=1)
+    (q0,) = interview.questions
+    answer, _ = await a.record_answer(
+        interview.id, q0.id, source="text", transcript="an answer", end_reason="text_answer"
+    )
+    calls: list[str] = []
+
+    class _Broken:
+        def evaluate(self, spec: Any, text: str, meta: Any = None) -> Evaluation:
+            calls.append(text)
+            raise RuntimeError("model fell over")
+
+    service = EvaluationService(a, _Broken(), _Queue())  # type: ignore[arg-type]
+    heard: list[EvaluationEvent] = []
+
+    async def listener(event: EvaluationEvent) -> None:
+        heard.append(event)
+
+    async def on_complete(_: str, overall: OverallScore) -> None:
+        pass
+
+    service.subscribe(interview.id, listener, on_complete)
+    service.schedule(interview.id, answer.id, q0, "an answer")
+    await service.drain()
+    assert calls == ["an answer"] * evaluations.MAX_ATTEMPTS
+    row = await a.evaluation_of(answer.id)
+    assert row is not None and row.status == "failed" and row.score is None
+    assert row.error == "RuntimeError: model fell over"
+    assert [e.final_failure for e in heard] == [False] * (evaluations.MAX_ATTEMPTS - 1) + [True]
+    assert await a.jobs() == []
+    assert (await a.get_interview(interview.id)).status == "completed"
+
+
 # ---------------------------------------------------------------- migration 0002
 
 
