@@ -14,6 +14,7 @@ from voice_interview.engines.models import ModelNotFoundError
 from voice_interview.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from voice_interview.domain.question import Question
     from voice_interview.interview.evaluation.evaluator import Evaluator
 
 
@@ -154,15 +155,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _evaluator(settings: Settings, *, no_llm: bool) -> Evaluator:
-    """The server's evaluator, loaded here (``--no-llm``: code-written feedback only)."""
+def _evaluator(
+    settings: Settings, *, no_llm: bool, others: Sequence[Question] | None = None
+) -> Evaluator:
+    """The server's evaluator, loaded here (``--no-llm``: code-written feedback only);
+    ``others``: the questions an answer may belong to instead (default: the bank)."""
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.models import resolve_model
     from voice_interview.interview.evaluation.evaluator import Evaluator
 
     llm = None if no_llm else LocalLLM(resolve_model("llm", settings), settings)
-    return Evaluator.configured(llm, Embedder(resolve_model("embed", settings)), settings)
+    embedder = Embedder(resolve_model("embed", settings))
+    return Evaluator.configured(llm, embedder, settings, others)
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
@@ -193,16 +198,17 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_bench(args: argparse.Namespace) -> int:
-    from voice_interview.bench.eval_bench import load_labelled, run_eval
+    from voice_interview.bench.eval_bench import load_labelled, question_pool, run_eval
 
     settings = _settings(args)
     items = load_labelled(Path(args.file))
+    pool = question_pool(items)
     if args.split is not None:
         items = [i for i in items if i.split == args.split]
         if not items:
             print(f"error: no questions with split {args.split!r}", file=sys.stderr)
             return 1
-    evaluator = _evaluator(settings, no_llm=args.no_llm)
+    evaluator = _evaluator(settings, no_llm=args.no_llm, others=pool)
     transform = None
     if args.speech:
         from voice_interview.bench.speech_roundtrip import SpeechRoundTrip

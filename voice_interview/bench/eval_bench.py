@@ -56,6 +56,7 @@ from voice_interview.bench.eval_set import (
     LabelledSetError,
     is_graded,
     load_labelled,
+    question_pool,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "is_graded",
     "load_labelled",
     "main",
+    "question_pool",
     "run_eval",
     "spearman",
 ]
@@ -102,13 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabelledSetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    pool = question_pool(items)
     if args.split is not None:
         items = [i for i in items if i.split == args.split]
         if not items:
             print(f"error: no questions with split {args.split!r}", file=sys.stderr)
             return 1
     settings = load_settings(args.config)
-    evaluator = Evaluator.configured(None, Embedder(resolve_model("embed", settings)), settings)
+    embedder = Embedder(resolve_model("embed", settings))
+    evaluator = Evaluator.configured(None, embedder, settings, pool)
     transform = None
     if args.speech:
         from voice_interview.bench.speech_roundtrip import SpeechRoundTrip

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +114,11 @@ def load_labelled(path: Path | str) -> list[LabelledItem]:
 def is_graded(item: LabelledItem) -> bool:
     """Whether a question is labelled on the 1-5 scale of a graded set."""
     return any(a.label in GRADED_ONLY for a in item.answers)
+
+
+def question_pool(items: Sequence[LabelledItem]) -> list[Question]:
+    """The questions an answer of the set could have been written for: the bundled bank
+    and every question of the labelled file (its bank, whatever the split asked for)."""
+    from voice_interview.interview.questions.bank import load_bank
+
+    return [q.as_question() for q in load_bank()] + [i.question for i in items]

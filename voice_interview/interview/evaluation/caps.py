@@ -17,6 +17,8 @@ the question, and each cap is reported with its reason:
   STUFFING_WINDOW words with at most one function word -> at most STUFFING_CAP.
 * ``contradiction``: it contradicts more key points than it covers -> at most
   CONTRADICTION_CAP.
+* ``other_question``: it covers another question of the bank far better than this one
+  (``other_question.OtherQuestions``) -> at most OTHER_QUESTION_CAP.
 
 Under a cap the score keeps its order within the cap's last CAP_SPREAD points, so capped
 answers do not tie. Pure and deterministic: the same assessment, the same caps.
@@ -27,10 +29,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from voice_interview.interview.evaluation.other_question import OtherMatch
 from voice_interview.interview.evaluation.rubric import RubricAssessment
 from voice_interview.text.normalize import STOPWORDS, words
 
-CAPS_VERSION = "caps-2026.2"
+CAPS_VERSION = "caps-2026.3"
 
 # Topicality (rubric.AnswerSignals.relevance) below which an answer is off topic, per
 # question type: a true story matches a behavioural question's wording loosely (strong
@@ -46,6 +49,7 @@ STUFFING_WINDOW = 10
 STUFFING_WINDOW_SHARE = 0.6
 STUFFING_CAP = 15.0
 CONTRADICTION_CAP = 18.0
+OTHER_QUESTION_CAP = 15.0
 
 
 def _function_share(answer: str) -> float:
@@ -92,10 +96,23 @@ def list_window_share(answer: str) -> float:
 
 
 def caps_for(
-    a: RubricAssessment, answer: str, question_type: str = "technical"
+    a: RubricAssessment,
+    answer: str,
+    question_type: str = "technical",
+    other: OtherMatch | None = None,
 ) -> list[dict[str, Any]]:
     """Every cap that applies, each as {cap, kind, reason}."""
     out: list[dict[str, Any]] = []
+    if other is not None:
+        out.append({
+            "cap": OTHER_QUESTION_CAP,
+            "kind": "other_question",
+            "reason": (
+                f"answers another question of the bank (\"{other.question}\"): covers "
+                f"{other.coverage:.0%} of its key points and {other.own_coverage:.0%} of "
+                "this question's"
+            ),
+        })
     s = a.signals
     low = OFF_TOPIC_RELEVANCE.get(str(question_type), OFF_TOPIC_RELEVANCE["technical"])
     if a.embedding_used and s.relevance < low and a.coverage < OFF_TOPIC_COVERAGE:
@@ -150,14 +167,18 @@ CAP_SPREAD = 5.0  # a capped score lands in [cap - CAP_SPREAD, cap], ordered by 
 
 
 def apply_caps(
-    score: float, a: RubricAssessment, answer: str, question_type: str = "technical"
+    score: float,
+    a: RubricAssessment,
+    answer: str,
+    question_type: str = "technical",
+    other: OtherMatch | None = None,
 ) -> tuple[float, list[dict[str, Any]]]:
     """(capped score, the caps that lowered it). A cap above the score is not listed.
 
     A capped answer keeps the order of its uncapped score within the cap's last
     CAP_SPREAD points (``cap - CAP_SPREAD * (1 - score / 100)``): two off-topic answers do
     not tie, and the one that says more about the question stays above."""
-    caps = [c for c in caps_for(a, answer, question_type) if c["cap"] < score]
+    caps = [c for c in caps_for(a, answer, question_type, other) if c["cap"] < score]
     if not caps:
         return score, []
     capped = min(c["cap"] for c in caps) - CAP_SPREAD * (1.0 - min(100.0, score) / 100.0)

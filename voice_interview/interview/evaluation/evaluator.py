@@ -47,6 +47,7 @@ from voice_interview.interview.evaluation.feedback import (
     score_band,
 )
 from voice_interview.interview.evaluation.gating import MIN_TYPED_WORDS, gate
+from voice_interview.interview.evaluation.other_question import OtherQuestions
 from voice_interview.interview.evaluation.rubric import (
     RUBRIC_VERSION,
     RubricAssessment,
@@ -54,6 +55,7 @@ from voice_interview.interview.evaluation.rubric import (
     assess,
 )
 from voice_interview.interview.evaluation.speech_metrics import SpokenWord, parse_words
+from voice_interview.interview.questions.bank import load_bank
 from voice_interview.settings import Settings
 from voice_interview.text.normalize import words
 
@@ -111,9 +113,12 @@ class Evaluator:
         feedback_max_tokens: int = 96,
         seed: int = 0,
         temperature: float = 0.0,
+        others: Sequence[Question] = (),
     ) -> None:
         self.llm = llm
         self.embedder = embedder
+        # The bank's questions: an answer written for one of them is capped (needs embeddings).
+        self.others = OtherQuestions(others, embedder) if embedder is not None and others else None
         self.feedback_max_tokens = feedback_max_tokens
         self.seed = seed
         self.temperature = temperature
@@ -121,16 +126,24 @@ class Evaluator:
 
     @classmethod
     def configured(
-        cls, llm: FeedbackLLM | None, embedder: TextEmbedder | None, settings: Settings
+        cls,
+        llm: FeedbackLLM | None,
+        embedder: TextEmbedder | None,
+        settings: Settings,
+        others: Sequence[Question] | None = None,
     ) -> Evaluator:
         """The evaluator the server (and the CLI's rescore / eval-bench) runs: feedback
-        length, seed and temperature from the settings."""
+        length, seed and temperature from the settings; ``others``: the questions an
+        answer could have been written for instead (default: the bundled bank)."""
+        if others is None:
+            others = [q.as_question() for q in load_bank()]
         return cls(
             llm,
             embedder,
             feedback_max_tokens=settings.llm_feedback_max_tokens,
             seed=settings.llm_seed,
             temperature=settings.llm_temperature,
+            others=others,
         )
 
     # -- public API -------------------------------------------------------------------------
@@ -191,8 +204,13 @@ class Evaluator:
         if declined is not None:
             return _non_answer_result(question, declined, base_details)
         scored = content_score(assessment, question.question_type)
+        other = (
+            self.others.best_match(question, answer, assessment.coverage)
+            if self.others is not None
+            else None
+        )
         capped, caps = apply_caps(
-            scored.score, assessment, answer, question.question_type
+            scored.score, assessment, answer, question.question_type, other
         )
         if caps:
             scored = replace(scored, score=capped)
