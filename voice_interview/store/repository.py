@@ -189,15 +189,11 @@ class Repository(AnswerQueries, LeasesAndJobs):
         async with self._read() as s:
             return int((await s.execute(select(func.count(InterviewRow.id)))).scalar_one())
 
-    async def set_status(
-        self, interview_id: str, target: InterviewStatus, *, allow_same: bool = False
-    ) -> InterviewRow:
+    async def set_status(self, interview_id: str, target: InterviewStatus) -> InterviewRow:
         """Move the interview to ``target`` if the status machine allows it."""
         async with self._write() as s:
             row = await _interview_or_404(s, interview_id)
-            current = InterviewStatus(row.status)
-            if not (allow_same and current == target):
-                row.status = transition(current, target).value
+            row.status = transition(InterviewStatus(row.status), target).value
             if target == InterviewStatus.IN_PROGRESS and row.started_at is None:
                 row.started_at = utcnow()
             if target == InterviewStatus.COMPLETED:
@@ -210,6 +206,17 @@ class Repository(AnswerQueries, LeasesAndJobs):
             row = await _interview_or_404(s, interview_id)
             row.status = start_transition(InterviewStatus(row.status)).value
             row.started_at = row.started_at or utcnow()
+        return row
+
+    async def begin_if_ready(self, interview_id: str) -> InterviewRow:
+        """A connecting candidate's start: ready -> in progress; any other status is left
+        as it is. Read and written under one lock, so of many sockets connecting at once
+        one starts the interview and the others see it started (not a 409)."""
+        async with self._write() as s:
+            row = await _interview_or_404(s, interview_id)
+            if row.status == InterviewStatus.READY.value:
+                row.status = InterviewStatus.IN_PROGRESS.value
+                row.started_at = row.started_at or utcnow()
         return row
 
     async def delete_interview(self, interview_id: str) -> None:

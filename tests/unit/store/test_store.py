@@ -118,6 +118,21 @@ async def test_start_is_checked_and_written_under_one_lock(repo: Repository) -> 
         await repo.start("00000000-0000-0000-0000-000000000000")
 
 
+async def test_sockets_connecting_at_once_all_find_the_interview_started(repo: Repository) -> None:
+    # The CI failure this guards: a socket that read "ready" before an earlier socket
+    # started the interview got a 409 instead of its session.
+    row = await repo.create_interview("cand", None, None, questions(1))
+    rows = await asyncio.gather(*(repo.begin_if_ready(row.id) for _ in range(6)))
+    assert {r.status for r in rows} == {"in_progress"}
+    first_start = (await repo.get_interview(row.id)).started_at
+    assert first_start is not None
+    await repo.set_status(row.id, InterviewStatus.PAUSED)
+    assert (await repo.begin_if_ready(row.id)).status == "paused"  # a resume is not a start
+    assert (await repo.get_interview(row.id)).started_at == first_start
+    with pytest.raises(NotFoundError):
+        await repo.begin_if_ready("00000000-0000-0000-0000-000000000000")
+
+
 async def test_unknown_ids_raise_not_found(repo: Repository) -> None:
     with pytest.raises(NotFoundError):
         await repo.get_interview("00000000-0000-0000-0000-000000000000")

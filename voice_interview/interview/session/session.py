@@ -28,7 +28,6 @@ from voice_interview.interview.session.controls import (
     pause,
     resend_question,
     resume,
-    set_status,
     text_answer,
 )
 from voice_interview.interview.session.formats import SessionFormats, question_block
@@ -40,6 +39,7 @@ from voice_interview.interview.session.turn import Turn, new_turn
 from voice_interview.interview.session.turn_end import EndOfTurnPolicy
 from voice_interview.interview.session.turn_finish import TurnFinisher
 from voice_interview.logs import ContextLogger
+from voice_interview.store.repository import NotFoundError
 from voice_interview.store.tables import InterviewRow, QuestionRow
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,14 @@ class InterviewSession:
         )
         records = await self.svc.store.answer_records(self.interview_id)
         self._answered = {r.question.id for r in records if r.answer is not None}
-        if self.status == InterviewStatus.READY:
-            await set_status(self, InterviewStatus.IN_PROGRESS)
+        # The status read when the socket opened may be stale: an earlier socket of the
+        # same candidate may have started the interview since.
+        try:
+            row = await self.svc.store.begin_if_ready(self.interview_id)
+        except NotFoundError as e:  # deleted while the socket opened
+            await self.error(p.INTERVIEW_NOT_FOUND, str(e))
+            return
+        self.status = InterviewStatus(row.status)
         await self.send_session()
         # A reconnecting client gets the evaluations of earlier answers again.
         for rec in records:

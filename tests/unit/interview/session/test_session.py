@@ -207,3 +207,25 @@ async def test_speech_after_the_window_is_the_next_answer(rig: Any) -> None:
     assert "turn_resumed" not in kinds(sent)
     records = await repo.answer_records(session.interview_id)
     assert all(r.answer is not None for r in records)
+
+
+async def test_a_socket_that_read_ready_finds_the_interview_started_by_another(rig: Any) -> None:
+    first, _, repo, _ = rig
+    stale = await repo.get_interview(first.interview_id)  # in progress: the rig started it
+    stale.status = "ready"  # as the row read when this socket opened, before that start
+    got: list[dict[str, Any]] = []
+
+    async def send_text(text: str) -> None:
+        got.append(json.loads(text))
+
+    async def send_bytes(data: bytes) -> None:
+        pass
+
+    second = InterviewSession(first.svc, stale, send_text, send_bytes, "/feedback")
+    await second.start()
+    try:
+        await until(lambda: "question" in kinds(got))
+        assert "error" not in kinds(got), got
+        assert got[0]["type"] == "session" and got[0]["status"] == "in_progress", got[0]
+    finally:
+        await second.close()
