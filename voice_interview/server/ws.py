@@ -170,13 +170,25 @@ async def _drive(ws: web.WebSocketResponse, ctx: AppContext, interview_id: str) 
     ctx.sessions[interview_id] = session
     handler = asyncio.current_task()
     terminated = False
+    reading = False  # awaiting the client, not in the middle of the session's own work
 
     def terminate() -> None:
-        # The reader of this socket is another task: stop it, and it closes the socket.
+        # The reader of this socket is another task. Cancel it only while it waits for the
+        # client: cancelled inside a store call, it would leave a transaction half done
+        # (and SQLAlchemy logs the cursor it could not close). Otherwise the loop sees
+        # ``terminated`` once the step it is in has finished.
         nonlocal terminated
         terminated = True
-        if handler is not None:
+        if handler is not None and reading:
             handler.cancel()
+
+    async def receive(timeout: float) -> WSMessage:
+        nonlocal reading
+        reading = True
+        try:
+            return await ws.receive(timeout=timeout)
+        finally:
+            reading = False
 
     session.on_terminate = terminate
     limit = settings.max_ws_message_bytes
@@ -192,18 +204,23 @@ async def _drive(ws: web.WebSocketResponse, ctx: AppContext, interview_id: str) 
     try:
         # session.update may come first: wait a moment for it, so that even the first
         # question's audio goes out in the encoding the client asked for.
-        first = await _first_message(ws)
+        reading = True
+        try:
+            first = await _first_message(ws)
+        finally:
+            reading = False
         if first is not None and first.type == WSMsgType.TEXT and len(first.data) <= limit:
             update = _as_session_update(first.data)
             if update is not None:
                 await session.apply_session_update(update)
                 first = None
-        await session.start()
-        if first is not None:
+        if not terminated:
+            await session.start()
+        if first is not None and not terminated:
             await dispatch(first)
-        while not ws.closed:
+        while not ws.closed and not terminated:
             try:
-                msg = await ws.receive(timeout=settings.idle_timeout_s)
+                msg = await receive(settings.idle_timeout_s)
             except TimeoutError:
                 await _refuse(
                     ws,
