@@ -111,6 +111,17 @@ class TurnSegmenter:
         again (audio, segments and positions are kept)."""
         self._turn_ended = False
 
+    def forget_speech(self) -> None:
+        """The speech so far was not the candidate's (a blip of the question's own echo):
+        drop its segments, so end of turn waits for new speech. Audio and positions are
+        kept; between segments only (an open one is left as it is)."""
+        if self._in_speech:
+            return
+        self._segments = []
+        self._closed_ms = 0
+        self._last_voiced_end = None
+        self._turn_ended = False
+
     # ------------------------------------------------------------------ state
 
     def _ms(self, samples: int) -> int:

@@ -229,6 +229,29 @@ def test_reset_starts_a_new_turn() -> None:
     assert abs(kinds(events, "speech_started")[0] - ms(fx["speech_start_s"])) <= ONSET_TOL_MS
 
 
+def test_forgotten_speech_needs_new_speech_to_end_the_turn() -> None:
+    speech = load_fixture("idempotency.wav")
+    start = ms(entry("idempotency.wav")["speech_start_s"]) * RATE // 1000
+    blip = speech[start : start + int(0.5 * RATE)]
+    seg = TurnSegmenter(min_speech_ms=200, end_silence_ms=800)
+    events = run(seg, np.concatenate([silence(0.5), blip, silence(0.4)]))
+    assert kinds(events, "speech_stopped") and seg.heard_speech
+    received = seg.received_ms
+    seg.forget_speech()
+    assert not seg.heard_speech and seg.speech_ms == 0 and seg.closed_segments == 0
+    assert seg.voiced_audio().size == 0 and seg.received_ms == received  # positions kept
+    assert not kinds(run(seg, silence(2.0)), "end_of_turn")  # the blip alone ends nothing
+    events = run(seg, np.concatenate([speech[start : start + 2 * RATE], silence(1.5)]))
+    assert len(kinds(events, "end_of_turn")) == 1
+    # Only between segments: an open one is left as it is.
+    seg = TurnSegmenter()
+    run(seg, np.concatenate([silence(0.5), speech[start : start + RATE]]))
+    assert seg.in_speech
+    before = seg.speech_ms
+    seg.forget_speech()
+    assert seg.speech_ms == before > 0
+
+
 def test_invalid_arguments() -> None:
     with pytest.raises(ValueError):
         TurnSegmenter(sample_rate=22050)

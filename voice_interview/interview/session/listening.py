@@ -45,9 +45,16 @@ async def feed(s: InterviewSession, turn: Turn, pcm: npt.NDArray[np.int16], arri
             turn.segmenter.end_silence_ms = s.settings.end_of_turn_unsure_ms
             await s.send(p.SpeechStartedMsg(ev.audio_ms))
         elif isinstance(ev, SpeechStopped):
-            s.spawn(check_end_of_turn(s, turn))
+            if _echo_blip(s, turn, arrived):
+                # Under the barge-in length, over a question still playing, in a turn
+                # with nothing else heard: the question's echo, not an answer to end.
+                turn.segmenter.forget_speech()
+            else:
+                s.spawn(check_end_of_turn(s, turn))
             await s.send(p.SpeechStoppedMsg(ev.audio_ms))
         elif isinstance(ev, EndOfTurn):
+            if not turn.segmenter.heard_speech:
+                continue  # its speech was an echo blip, forgotten in this same feed
             s.request_end("vad")
             return
         elif isinstance(ev, AnswerTooLong):
@@ -71,6 +78,17 @@ async def feed(s: InterviewSession, turn: Turn, pcm: npt.NDArray[np.int16], arri
         and s.playing.playing(arrived)
     ):
         await s.continuation.barge_in(turn, arrived)
+
+
+def _echo_blip(s: InterviewSession, turn: Turn, arrived: float) -> bool:
+    return (
+        turn.barged_in_at_ms is None
+        and not turn.ended
+        and s.continuation.ended is None
+        and turn.segmenter.speech_ms < s.settings.continuation_min_speech_ms
+        and s.playing is not None
+        and s.playing.playing(arrived)
+    )
 
 
 def start_interim(s: InterviewSession, turn: Turn) -> None:

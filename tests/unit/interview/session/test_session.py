@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.audio_helpers import load_fixture
+from voice_interview.audio.vad import TurnSegmenter
 from voice_interview.domain.question import Question
 from voice_interview.engines.queue import EngineQueue
 from voice_interview.engines.stt import QuickTranscript, Transcript
@@ -207,6 +208,29 @@ async def test_speech_after_the_window_is_the_next_answer(rig: Any) -> None:
     assert "turn_resumed" not in kinds(sent)
     records = await repo.answer_records(session.interview_id)
     assert all(r.answer is not None for r in records)
+
+
+async def test_an_echo_blip_over_the_question_is_not_an_answer(rig: Any) -> None:
+    session, sent, _, _ = rig
+    await until(lambda: "question_audio_end" in kinds(sent))
+    blip = SPEECH[RATE // 4 : RATE // 4 + RATE // 5]
+    probe, longest = TurnSegmenter(min_speech_ms=200), 0
+    for frame in np.split(np.concatenate([quiet(0.1), blip, quiet(1.0)]), 65):
+        probe.feed(frame)
+        longest = max(longest, probe.speech_ms)
+    # Enough speech to end a turn, never the barge-in length: what a loud echo can give.
+    assert 200 <= probe.speech_ms <= longest < session.settings.continuation_min_speech_ms
+    # Heard while the question still plays (it lasts 0.4 s, and the blip comes at once).
+    await stream(session, np.concatenate([quiet(0.1), blip, quiet(1.5)]))
+    await asyncio.sleep(0.3)
+    assert "speech_stopped" in kinds(sent)
+    assert kinds(sent).count("question") == 1, "the blip was taken as an answer"
+    assert "turn_resumed" not in kinds(sent) and "question_audio_cancel" not in kinds(sent)
+    # The real answer, once the question has played out, is the turn's answer and ends it.
+    await asyncio.sleep(0.8)
+    await stream(session, np.concatenate([SPEECH[: 6 * RATE], quiet(0.9)]), pace_s=0.002)
+    await until(lambda: kinds(sent).count("question") == 2)
+    assert "turn_resumed" not in kinds(sent)
 
 
 async def test_a_socket_that_read_ready_finds_the_interview_started_by_another(rig: Any) -> None:
