@@ -79,6 +79,26 @@ class QuickTranscript:
     duration_s: float
 
 
+# The same word this many times in a row is a decoding loop ("40, 40, 40, 40, ..."), not
+# speech: Whisper falls into one now and then, mostly on robotic voices. The final is then
+# decoded again with repetition penalised; a loop never reaches the stored answer unless
+# both decodings loop.
+RUNAWAY_REPEATS = 4
+LOOP_RETRY = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 3}
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def runaway_repeat(text: str) -> bool:
+    """Whether one word comes RUNAWAY_REPEATS times in a row (punctuation ignored)."""
+    run, last = 0, None
+    for w in _WORD.findall(text.lower()):
+        run = run + 1 if w == last else 1
+        last = w
+        if run >= RUNAWAY_REPEATS:
+            return True
+    return False
+
+
 def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float, audio_s: float) -> bool:
     """Whether a segment is more likely invented than heard."""
     if no_speech_prob > 0.6 and avg_logprob < -1.0:
@@ -131,6 +151,15 @@ class SpeechToText:
         duration = len(samples) / SAMPLE_RATE
         if duration < 0.1:
             return Transcript("", duration_s=duration)
+        first = self._decode(samples, duration, prompt)
+        if not runaway_repeat(first.text):
+            return first
+        again = self._decode(samples, duration, prompt, **LOOP_RETRY)
+        return first if runaway_repeat(again.text) else again
+
+    def _decode(
+        self, samples: np.ndarray, duration: float, prompt: str | None, **options: float
+    ) -> Transcript:
         segments, _info = self._model.transcribe(
             samples,
             language="en",
@@ -143,6 +172,7 @@ class SpeechToText:
             word_timestamps=True,
             without_timestamps=False,
             initial_prompt=prompt,
+            **options,
         )
         texts: list[str] = []
         words: list[Word] = []
