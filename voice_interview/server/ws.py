@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from aiohttp import WSMessage, WSMsgType, web
 
@@ -22,6 +24,8 @@ from voice_interview.interview.session.session import InterviewSession
 from voice_interview.server.cluster import CLUSTER
 from voice_interview.server.context import AppContext, ctx_of
 from voice_interview.store.repository import Lease, NotFoundError
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +186,12 @@ async def _drive(ws: web.WebSocketResponse, ctx: AppContext, interview_id: str) 
         if handler is not None and reading:
             handler.cancel()
 
-    async def receive(timeout: float) -> WSMessage:
+    async def from_client(wait: Awaitable[_T]) -> _T:
+        """Await the client: the one place where ``terminate`` cancels this task."""
         nonlocal reading
         reading = True
         try:
-            return await ws.receive(timeout=timeout)
+            return await wait
         finally:
             reading = False
 
@@ -204,11 +209,7 @@ async def _drive(ws: web.WebSocketResponse, ctx: AppContext, interview_id: str) 
     try:
         # session.update may come first: wait a moment for it, so that even the first
         # question's audio goes out in the encoding the client asked for.
-        reading = True
-        try:
-            first = await _first_message(ws)
-        finally:
-            reading = False
+        first = await from_client(_first_message(ws))
         if first is not None and first.type == WSMsgType.TEXT and len(first.data) <= limit:
             update = _as_session_update(first.data)
             if update is not None:
@@ -220,7 +221,7 @@ async def _drive(ws: web.WebSocketResponse, ctx: AppContext, interview_id: str) 
             await dispatch(first)
         while not ws.closed and not terminated:
             try:
-                msg = await receive(settings.idle_timeout_s)
+                msg = await from_client(ws.receive(timeout=settings.idle_timeout_s))
             except TimeoutError:
                 await _refuse(
                     ws,
