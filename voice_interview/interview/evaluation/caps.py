@@ -7,7 +7,12 @@ the question, and each cap is reported with its reason:
 
 * ``off_topic``: the answer's most on-topic sentences are far from the question and
   its key points (topicality below OFF_TOPIC_RELEVANCE) and it covers almost none of
-  the rubric (coverage below OFF_TOPIC_COVERAGE) -> at most OFF_TOPIC_CAP.
+  the rubric (coverage below OFF_TOPIC_COVERAGE) -> at most OFF_TOPIC_CAP. For a
+  technical question also when the answer as a whole is far from the question
+  (``answer_cosine`` below FAR_QUESTION_COSINE) and from the question with its key points
+  (``rubric_cosine`` below FAR_RUBRIC_COSINE) and covers under FAR_COVERAGE: an answer in
+  the field's words to a neighbouring question has on-topic-looking sentences, but the
+  whole of it is about something else.
 * ``keyword_stuffing``: a list of terms rather than sentences: function words make up
   under STUFFING_FUNCTION_SHARE of the words, or at least STUFFING_MIN_TERMS pieces
   between commas are bare terms (at most four words, at most one function word) and
@@ -33,7 +38,7 @@ from voice_interview.interview.evaluation.other_question import OtherMatch
 from voice_interview.interview.evaluation.rubric import RubricAssessment
 from voice_interview.text.normalize import STOPWORDS, words
 
-CAPS_VERSION = "caps-2026.3"
+CAPS_VERSION = "caps-2026.4"
 
 # Topicality (rubric.AnswerSignals.relevance) below which an answer is off topic, per
 # question type: a true story matches a behavioural question's wording loosely (strong
@@ -41,6 +46,13 @@ CAPS_VERSION = "caps-2026.3"
 OFF_TOPIC_RELEVANCE: dict[str, float] = {"technical": 0.33, "behavioral": 0.2, "situational": 0.2}
 OFF_TOPIC_COVERAGE = 0.12  # ... when the rubric coverage is also below this
 OFF_TOPIC_CAP = 15.0
+# The whole-answer test (technical questions only: a true story answers a behavioural
+# question without resembling it, see OFF_TOPIC_RELEVANCE). Set on the graded set's tuning
+# half, where every technical off-topic answer but one falls under it and no answer that
+# was not already under 15 does; dev.jsonl and eval_own.jsonl are unchanged by it.
+FAR_QUESTION_COSINE = 0.38
+FAR_RUBRIC_COSINE = 0.48
+FAR_COVERAGE = 0.25
 STUFFING_MIN_WORDS = 6
 STUFFING_FUNCTION_SHARE = 0.18
 STUFFING_MIN_TERMS = 8
@@ -122,6 +134,23 @@ def caps_for(
             "reason": (
                 f"does not address the question (topicality {s.relevance:.2f} < "
                 f"{low}, rubric coverage {a.coverage:.2f})"
+            ),
+        })
+    elif (
+        a.embedding_used
+        and str(question_type) == "technical"
+        and s.answer_cosine < FAR_QUESTION_COSINE
+        and s.rubric_cosine < FAR_RUBRIC_COSINE
+        and a.coverage < FAR_COVERAGE
+    ):
+        out.append({
+            "cap": OFF_TOPIC_CAP,
+            "kind": "off_topic",
+            "reason": (
+                "the answer as a whole is about something else (similarity to the "
+                f"question {s.answer_cosine:.2f} < {FAR_QUESTION_COSINE}, to the question "
+                f"and its key points {s.rubric_cosine:.2f} < {FAR_RUBRIC_COSINE}, rubric "
+                f"coverage {a.coverage:.2f})"
             ),
         })
     share = _function_share(answer)

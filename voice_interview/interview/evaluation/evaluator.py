@@ -237,6 +237,7 @@ class Evaluator:
             "signals": {
                 "topicality": s.relevance,
                 "answer_question_cosine": s.answer_cosine,
+                "answer_rubric_cosine": s.rubric_cosine,
                 "focus": s.focus,
                 "specificity": s.specificity,
                 "vagueness": s.vagueness,

@@ -13,6 +13,7 @@ from voice_interview.domain.question import Question
 from voice_interview.domain.scoring import ScoredAnswer, overall_score
 from voice_interview.domain.types import Difficulty
 from voice_interview.engines.embed import Embedder
+from voice_interview.interview.evaluation import caps
 from voice_interview.interview.evaluation.evaluator import Evaluator
 
 QUESTION = Question.of(
@@ -83,6 +84,28 @@ def test_off_topic_answer_is_capped_with_a_reason(embedder: Embedder) -> None:
     assert result.score is not None and result.score < 20
     good = Evaluator(None, embedder).evaluate(QUESTION, GOOD)
     assert good.score is not None and good.score > result.score + 30
+
+
+NEIGHBOUR = (
+    "When a production server's CPU is pegged at a hundred percent I'd run top to find the "
+    "process, check whether it's a runaway loop or real load, and look at what was deployed "
+    "recently. If traffic spiked I'd scale out behind the load balancer, and afterwards I'd "
+    "profile the hot code path and add an alert on CPU saturation."
+)
+
+
+def test_an_answer_to_a_neighbouring_question_is_capped_as_a_whole(embedder: Embedder) -> None:
+    # Its sentences look on topic (servers, production, alerts), so the sentence-level test
+    # passes it; the answer as a whole is about CPU, not disk space.
+    result = Evaluator(None, embedder).evaluate(QUESTION, NEIGHBOUR)
+    signals = result.details["signals"]
+    assert signals["topicality"] >= caps.OFF_TOPIC_RELEVANCE["technical"]
+    assert signals["answer_rubric_cosine"] < caps.FAR_RUBRIC_COSINE
+    assert result.score is not None and result.score <= caps.OFF_TOPIC_CAP
+    (cap,) = [c for c in result.details["caps"] if c["kind"] == "off_topic"]
+    assert "as a whole is about something else" in cap["reason"]
+    good = Evaluator(None, embedder).evaluate(QUESTION, GOOD)
+    assert good.details["caps"] == [] and good.details["signals"]["answer_rubric_cosine"] > 0.6
 
 
 def test_keyword_stuffing_is_capped(embedder: Embedder) -> None:

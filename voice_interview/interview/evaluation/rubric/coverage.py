@@ -102,14 +102,17 @@ def assess(
     cos = np.zeros_like(lex)
     rel = 0.0
     answer_cos = 0.0
+    rubric_cos = 0.0
     focus = 0.0
     if embedder is not None and spans:
-        vecs = embedder.embed([question, answer, *key_points])
-        qv, av, kv = vecs[0], vecs[1], vecs[2:]
+        rubric_text = question + " " + " ".join(key_points)
+        vecs = embedder.embed([question, answer, rubric_text, *key_points])
+        qv, av, rv, kv = vecs[0], vecs[1], vecs[2], vecs[3:]
         sv = embedder.embed([s.text for s in spans])
         cos = np.round(kv @ sv.T, 4).astype(np.float64)
         q_cos = np.round(sv @ qv, 4).astype(np.float64)
         answer_cos = _round(float(qv @ av))
+        rubric_cos = _round(float(rv @ av))
         # Each sentence's best match against the question and the key points.
         index = {(s.start, s.end): j for j, s in enumerate(spans)}
         sent_kp: list[float] = []
@@ -198,6 +201,7 @@ def assess(
     coverage = _round(sum(m.credit for m in matches) / n_kp) if n_kp else 0.0
     signals = _answer_signals(question, answer, rel, focus)
     signals.answer_cosine = answer_cos
+    signals.rubric_cosine = rubric_cos
     return RubricAssessment(
         matches=matches,
         signals=signals,

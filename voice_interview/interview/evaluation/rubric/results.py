@@ -34,6 +34,7 @@ class AnswerSignals:
     deflections: list[str] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
     answer_cosine: float = 0.0  # whole answer vs question
+    rubric_cosine: float = 0.0  # whole answer vs question and key points together
 
 
 @dataclass
