@@ -2,8 +2,10 @@
 
 The content score of one answer (``content_score``), per question type t::
 
-    score = clip(SCALE[t] * 100 * (w_cov * coverage + w_spec * min(1, specificity / 0.7)
-                                   + w_rel * soft(relevance, 0.2, 0.45)) - penalties, 0, 100)
+    x = SCALE[t] * 100 * (w_cov * coverage + w_spec * min(1, specificity / 0.7)
+                          + w_rel * soft(relevance, 0.2, 0.45)) - penalties
+    score = max(0, x)                                    when x <= 90
+    score = 90 + 10 * (1 - exp(-(x - 90) / 10))          above: approaches 100, never ties
 
 with (w_cov, w_spec, w_rel) = (0.65, 0.22, 0.13) for technical and situational questions
 and (0.45, 0.42, 0.13) for behavioural ones, SCALE 1.0 / 1.25 / 1.4, and penalties of 4
@@ -17,6 +19,7 @@ the assessed answers' scores.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,6 +39,10 @@ CONTENT_WEIGHTS: dict[str, tuple[float, float, float]] = {
 # answer lands near 75-90 for every question type. Monotone, so rankings do not change.
 CONTENT_SCALE: dict[str, float] = {"technical": 1.0, "situational": 1.25, "behavioral": 1.4}
 SPECIFICITY_FULL = 0.7  # specificity signal that earns the full specificity sub-score
+# Above KNEE the score bends towards 100 instead of being clipped there: the scale stretches
+# strong situational and behavioural answers past 100, and a clip made them tie (a tie ranks
+# neither answer above the other).
+KNEE = 90.0
 RELEVANCE_LOW = 0.2  # topicality (see rubric) with no relevance credit
 RELEVANCE_HIGH = 0.45  # ... and with full credit
 # Penalties, in points of the 0-100 score. (Vague filler has no penalty of its own: it
@@ -93,7 +100,9 @@ def content_score(
     }
     scale = CONTENT_SCALE.get(str(question_type), 1.0)
     raw = 100.0 * scale * (w_cov * coverage + w_spec * specificity + w_rel * relevance)
-    score = min(100.0, max(0.0, raw - sum(penalties.values())))
+    score = max(0.0, raw - sum(penalties.values()))
+    if score > KNEE:
+        score = KNEE + (100.0 - KNEE) * (1.0 - math.exp(-(score - KNEE) / (100.0 - KNEE)))
     return ContentScore(
         score=round(score, 1),
         coverage=round(100.0 * coverage, 1),

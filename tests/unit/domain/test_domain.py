@@ -147,10 +147,16 @@ def test_content_score_penalties_lower_the_score_at_most_three_times() -> None:
     assert many.penalties["contradiction"] == 3 * PENALTY_CONTRADICTION
 
 
-def test_content_score_is_clamped_to_0_100() -> None:
-    for qt in ("technical", "behavioral"):  # behavioural: 1.4x scale, clipped
-        full = content_score(qt, coverage=1.0, specificity=1.0, relevance=1.0)
-        assert full.score == 100.0
+def test_content_score_stays_in_0_100_and_does_not_tie_at_the_top() -> None:
+    tech = content_score("technical", coverage=1.0, specificity=1.0, relevance=1.0)
+    assert 95.0 < tech.score < 100.0  # raw 100, bent at the knee
+    # Behavioural: 1.4x scale, raw 140 and 126; both under 100 and still in order.
+    full = content_score("behavioral", coverage=1.0, specificity=1.0, relevance=1.0)
+    less = content_score("behavioral", coverage=0.8, specificity=1.0, relevance=1.0)
+    assert 99.0 < full.score <= 100.0 and 97.0 < less.score < full.score
+    # Under the knee nothing changes.
+    mid = content_score("technical", coverage=0.5, specificity=0.35, relevance=0.45)
+    assert mid.score == pytest.approx(100 * (0.65 * 0.5 + 0.22 * 0.5 + 0.13), abs=0.05)
     worst = content_score(
         "technical", coverage=0.0, specificity=0.0, relevance=0.0,
         overclaims=3, dismissive=3, deflected=True, contradictions=3,
