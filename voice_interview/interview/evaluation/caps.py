@@ -8,9 +8,9 @@ the question, and each cap is reported with its reason:
 * ``off_topic``: the answer's most on-topic sentences are far from the question and
   its key points (topicality below OFF_TOPIC_RELEVANCE) and it covers almost none of
   the rubric (coverage below OFF_TOPIC_COVERAGE) -> at most OFF_TOPIC_CAP. For a
-  technical question also when the answer as a whole is far from the question
-  (``answer_cosine`` below FAR_QUESTION_COSINE) and from the question with its key points
-  (``rubric_cosine`` below FAR_RUBRIC_COSINE) and covers under FAR_COVERAGE: an answer in
+  technical or situational question also when the answer as a whole is far from the
+  question (``answer_cosine`` below FAR_QUESTION_COSINE) and from the question with its key
+  points (``rubric_cosine`` below FAR_RUBRIC_COSINE) and covers under FAR_COVERAGE: an answer in
   the field's words to a neighbouring question has on-topic-looking sentences, but the
   whole of it is about something else.
 * ``keyword_stuffing``: a list of terms rather than sentences: function words make up
@@ -46,12 +46,14 @@ CAPS_VERSION = "caps-2026.4"
 OFF_TOPIC_RELEVANCE: dict[str, float] = {"technical": 0.33, "behavioral": 0.2, "situational": 0.2}
 OFF_TOPIC_COVERAGE = 0.12  # ... when the rubric coverage is also below this
 OFF_TOPIC_CAP = 15.0
-# The whole-answer test (technical questions only: a true story answers a behavioural
-# question without resembling it, see OFF_TOPIC_RELEVANCE). Set on the graded set's tuning
-# half, where every technical off-topic answer but one falls under it and no answer that
-# was not already under 15 does; dev.jsonl and eval_own.jsonl are unchanged by it.
-FAR_QUESTION_COSINE = 0.38
-FAR_RUBRIC_COSINE = 0.48
+# The whole-answer test, per question type; none for behavioural questions, whose true
+# stories resemble the question no more than stories told for another one do. Set on the
+# graded set's tuning half: every technical off-topic answer but one falls under it and no
+# answer that was not already under 15 does; all four situational off-topic answers (their
+# partial and poor answers lie at 0.33 and above). dev.jsonl and eval_own.jsonl are
+# unchanged by it.
+FAR_QUESTION_COSINE: dict[str, float] = {"technical": 0.38, "situational": 0.30}
+FAR_RUBRIC_COSINE: dict[str, float] = {"technical": 0.48, "situational": 0.40}
 FAR_COVERAGE = 0.25
 STUFFING_MIN_WORDS = 6
 STUFFING_FUNCTION_SHARE = 0.18
@@ -107,6 +109,16 @@ def list_window_share(answer: str) -> float:
     return sum(inside) / n
 
 
+def _far(
+    answer_cosine: float, rubric_cosine: float, question_type: str
+) -> tuple[float, float] | None:
+    """The whole-answer thresholds the answer falls under, or None."""
+    if question_type not in FAR_QUESTION_COSINE:
+        return None
+    limits = (FAR_QUESTION_COSINE[question_type], FAR_RUBRIC_COSINE[question_type])
+    return limits if answer_cosine < limits[0] and rubric_cosine < limits[1] else None
+
+
 def caps_for(
     a: RubricAssessment,
     answer: str,
@@ -138,9 +150,7 @@ def caps_for(
         })
     elif (
         a.embedding_used
-        and str(question_type) == "technical"
-        and s.answer_cosine < FAR_QUESTION_COSINE
-        and s.rubric_cosine < FAR_RUBRIC_COSINE
+        and (far := _far(s.answer_cosine, s.rubric_cosine, str(question_type))) is not None
         and a.coverage < FAR_COVERAGE
     ):
         out.append({
@@ -148,9 +158,8 @@ def caps_for(
             "kind": "off_topic",
             "reason": (
                 "the answer as a whole is about something else (similarity to the "
-                f"question {s.answer_cosine:.2f} < {FAR_QUESTION_COSINE}, to the question "
-                f"and its key points {s.rubric_cosine:.2f} < {FAR_RUBRIC_COSINE}, rubric "
-                f"coverage {a.coverage:.2f})"
+                f"question {s.answer_cosine:.2f} < {far[0]}, to the question and its key "
+                f"points {s.rubric_cosine:.2f} < {far[1]}, rubric coverage {a.coverage:.2f})"
             ),
         })
     share = _function_share(answer)

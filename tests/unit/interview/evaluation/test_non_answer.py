@@ -100,7 +100,7 @@ def test_an_answer_to_a_neighbouring_question_is_capped_as_a_whole(embedder: Emb
     result = Evaluator(None, embedder).evaluate(QUESTION, NEIGHBOUR)
     signals = result.details["signals"]
     assert signals["topicality"] >= caps.OFF_TOPIC_RELEVANCE["technical"]
-    assert signals["answer_rubric_cosine"] < caps.FAR_RUBRIC_COSINE
+    assert signals["answer_rubric_cosine"] < caps.FAR_RUBRIC_COSINE["technical"]
     assert result.score is not None and result.score <= caps.OFF_TOPIC_CAP
     (cap,) = [c for c in result.details["caps"] if c["kind"] == "off_topic"]
     assert "as a whole is about something else" in cap["reason"]
