@@ -15,6 +15,7 @@ from voice_interview.domain.types import Difficulty
 from voice_interview.engines.embed import Embedder
 from voice_interview.interview.evaluation import caps
 from voice_interview.interview.evaluation.evaluator import Evaluator
+from voice_interview.interview.questions.bank import load_bank
 
 QUESTION = Question.of(
     text="The disk on a production server is 95 percent full. What do you do?",
@@ -106,6 +107,38 @@ def test_an_answer_to_a_neighbouring_question_is_capped_as_a_whole(embedder: Emb
     assert "as a whole is about something else" in cap["reason"]
     good = Evaluator(None, embedder).evaluate(QUESTION, GOOD)
     assert good.details["caps"] == [] and good.details["signals"]["answer_rubric_cosine"] > 0.6
+
+
+MICROCONTROLLER = (
+    "So the board kept resetting in the field, maybe once a day, and never on my desk. I "
+    "started by reading the reset cause register at boot and logging it, and it turned out "
+    "to be the watchdog, not a brown-out. Then I added a hard fault handler that saved the "
+    "stacked program counter into no-init RAM, and after a week of field logs the PC always "
+    "pointed at the I2C driver, which was spinning forever when the sensor held the clock "
+    "line low. I added a timeout and a bus recovery sequence, and the resets stopped."
+)
+MOTIVATION = (
+    "What gives me the most energy is performance work on mobile apps, finding why a screen "
+    "janks and making it smooth. I'm interested in this role because it's mostly about the "
+    "offline sync and performance of your field app, and I've used it, it's the one the "
+    "delivery drivers at my last company used. Last year I rebuilt our own app's offline "
+    "queue and cut sync conflicts by half, so that's the work I'd like to keep doing."
+)
+
+
+def test_a_fluent_technical_story_does_not_answer_a_motivation_question(
+    embedder: Embedder,
+) -> None:
+    # The case from issue 12: a 40 s microcontroller debugging story given to "why this
+    # role?" scored 43.6. The bundled bank's question, so the test follows its wording.
+    (bank_q,) = [q for q in load_bank() if q.id == "beh-motivation"]
+    question = bank_q.as_question()
+    story = Evaluator(None, embedder).evaluate(question, MICROCONTROLLER)
+    assert story.score is not None and story.score < 20
+    assert [c["kind"] for c in story.details["caps"]] == ["off_topic"]
+    answer = Evaluator(None, embedder).evaluate(question, MOTIVATION)
+    assert answer.details["caps"] == []
+    assert answer.score is not None and answer.score > story.score + 30
 
 
 def test_keyword_stuffing_is_capped(embedder: Embedder) -> None:
