@@ -20,8 +20,9 @@ the question, and each cap is reported with its reason:
   ("..., pending changes. Offline support.") is still a list, or (without punctuation,
   as in a transcript of a spoken list) STUFFING_WINDOW_SHARE of the words lie in runs of
   STUFFING_WINDOW words with at most one function word -> at most STUFFING_CAP.
-* ``contradiction``: it contradicts more key points than it covers -> at most
-  CONTRADICTION_CAP.
+* ``contradiction``: more of its claims contradict key points than it covers key
+  points -> at most CONTRADICTION_CAP. One clause that voids two key points is one claim
+  (``contradicting_claims``).
 * ``other_question``: it covers another question of the bank far better than this one
   (``other_question.OtherQuestions``) -> at most OTHER_QUESTION_CAP.
 
@@ -38,7 +39,7 @@ from voice_interview.interview.evaluation.other_question import OtherMatch
 from voice_interview.interview.evaluation.rubric import RubricAssessment
 from voice_interview.text.normalize import STOPWORDS, words
 
-CAPS_VERSION = "caps-2026.4"
+CAPS_VERSION = "caps-2026.5"
 
 # Topicality (rubric.AnswerSignals.relevance) below which an answer is off topic, per
 # question type: a true story matches a behavioural question's wording loosely (strong
@@ -189,16 +190,39 @@ def caps_for(
             "reason": f"a list of terms, not an explanation ({why})",
         })
     covered = sum(1 for m in a.matches if m.status == "covered")
-    if a.contradictions and len(a.contradictions) > covered:
+    claims = contradicting_claims(a, answer) if a.contradictions else 0
+    if claims > covered:
         out.append({
             "cap": CONTRADICTION_CAP,
             "kind": "contradiction",
             "reason": (
-                f"contradicts {len(a.contradictions)} key point(s) and covers {covered}: "
+                f"contradicts {len(a.contradictions)} key point(s) in {claims} claim(s) "
+                f"and covers {covered}: "
                 + "; ".join(a.contradictions[:2])
             ),
         })
     return out
+
+
+def contradicting_claims(a: RubricAssessment, answer: str) -> int:
+    """How many separate claims of the answer contradict key points: quotes that overlap
+    in the answer are one claim ("sleeps instead of waiting" voids both the cause and the
+    fix key point, but it is one sentence saying one thing)."""
+    spans: list[tuple[int, int]] = []
+    for m in a.matches:
+        if m.contradiction is None:
+            continue
+        at = answer.find(m.quote) if m.quote else -1
+        spans.append((at, at + len(m.quote)) if at >= 0 else (-1 - len(spans), -1 - len(spans)))
+    claims = 0
+    end = None
+    for start, stop in sorted(spans):
+        if end is None or start >= end or start < 0:
+            claims += 1
+            end = stop
+        else:
+            end = max(end, stop)
+    return claims
 
 
 CAP_SPREAD = 5.0  # a capped score lands in [cap - CAP_SPREAD, cap], ordered by the score

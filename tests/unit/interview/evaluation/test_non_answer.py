@@ -304,3 +304,38 @@ def test_a_spoken_list_without_punctuation_is_still_stuffing(embedder: Embedder)
 
     assert list_window_share(GOOD) < STUFFING_WINDOW_SHARE
     assert list_window_share(GOOD.replace(",", "").replace(".", "")) < STUFFING_WINDOW_SHARE
+
+
+def test_one_clause_contradicting_two_key_points_is_one_claim() -> None:
+    from voice_interview.interview.evaluation.caps import caps_for, contradicting_claims
+    from voice_interview.interview.evaluation.rubric import (
+        AnswerSignals,
+        KeyPointMatch,
+        RubricAssessment,
+    )
+
+    answer = (
+        "Flaky tests come from sleeping instead of waiting for a condition. I rerun them "
+        "many times to reproduce the failure."
+    )
+    clause = "sleeping instead of waiting for a condition"
+    sentence = "Flaky tests come from sleeping instead of waiting for a condition."
+    signals = AnswerSignals(words=20, relevance=0.6, focus=0.8, specificity=0.5, vagueness=0.0)
+
+    def assessed(quotes: list[str]) -> RubricAssessment:
+        matches = [
+            KeyPointMatch(f"kp {i}", "missing", q, 0.6, 0.6, 0.5, 0.0, "negates 'wait'")
+            for i, q in enumerate(quotes)
+        ] + [KeyPointMatch("reproduce", "covered", "I rerun them", 0.8, 0.8, 0.7, 1.0)]
+        return RubricAssessment(matches, signals, 0.33, [m.key_point for m in matches[:-1]],
+                                True)
+
+    # the cause and the fix key point both voided by one sentence (and a piece of it)
+    same = assessed([sentence, clause])
+    assert contradicting_claims(same, answer) == 1
+    assert not [c for c in caps_for(same, answer) if c["kind"] == "contradiction"]
+    # two separate sentences that each contradict are two claims: more than covered
+    other = "I rerun them many times"
+    two = assessed([sentence, other])
+    assert contradicting_claims(two, answer) == 2
+    assert [c for c in caps_for(two, answer) if c["kind"] == "contradiction"]

@@ -201,3 +201,35 @@ def test_an_over_simple_plan_is_a_red_flag_not_a_contradiction() -> None:
     assert rubric._contradiction(kp, quote, specific) is None
     assert rubric._find(rubric._DISMISSIVE, quote)  # still a dismissive stance
     assert rubric._contradiction(kp, "syncing offline changes is not my problem", specific)
+
+
+DISK_Q = "The disk of a server is nearly full. What do you do?"
+DISK_KPS = ["Rotate the logs and compress old log files", "Find the biggest directories with du"]
+
+
+def test_a_key_point_stated_plainly_elsewhere_survives_a_negated_clause() -> None:
+    # the best clause looks negated ("isn't enough to rotate"), a later one of the same
+    # standing states the key point: it is covered, quoted from the plain clause
+    answer = (
+        "It isn't enough to rotate logs and compress old log files once. Every night we "
+        "rotate logs and compress old log files, and I'd find the biggest directories with du."
+    )
+    a = rubric.assess(DISK_Q, DISK_KPS, answer, None)
+    logs = a.matches[0]
+    assert logs.contradiction is None and logs.status == "covered"
+    assert logs.quote.startswith("Every night")
+    assert not a.contradictions
+
+
+def test_a_key_point_only_negated_stays_contradicted() -> None:
+    answer = (
+        "You don't rotate logs or compress old log files, that loses data. I'd find the "
+        "biggest directories with du."
+    )
+    a = rubric.assess(DISK_Q, DISK_KPS, answer, None)
+    assert a.matches[0].contradiction == "negates 'rotat'"
+    assert a.contradictions == [DISK_KPS[0]]
+    # a piece of the contradicting sentence is not "elsewhere": the claim is the same
+    piece = "You don't rotate logs, compress old log files and find the biggest directories."
+    b = rubric.assess(DISK_Q, DISK_KPS, piece, None)
+    assert b.matches[0].contradiction is not None

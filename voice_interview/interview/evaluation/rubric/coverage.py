@@ -7,7 +7,9 @@ in the quote, each stem weighted by how specific it is to that key point within 
 points pick their evidence strongest first, and a clause already used as evidence for
 another key point counts less, so one sweeping sentence cannot cover the whole rubric. The
 best quote is then tightened to the shortest stretch that scores about as well; that quote
-is what the report shows. Relevance (how on-topic the two most on-topic sentences are) and
+is what the report shows. When the best quote contradicts the key point but a separate
+span of the same standing states it plainly, that span is the evidence (one clause that
+looks negated does not void a point the answer makes elsewhere). Relevance (how on-topic the two most on-topic sentences are) and
 focus are measured here too. Without an embedder the lexical signal decides alone.
 """
 
@@ -28,7 +30,7 @@ from voice_interview.interview.evaluation.rubric.results import (
     RubricAssessment,
 )
 from voice_interview.interview.evaluation.rubric.signals import _answer_signals
-from voice_interview.interview.evaluation.rubric.spans import split_sentences, split_spans
+from voice_interview.interview.evaluation.rubric.spans import Span, split_sentences, split_spans
 from voice_interview.interview.evaluation.rubric.thresholds import (
     COVERED_AT,
     CREDIT_HIGH,
@@ -78,8 +80,35 @@ def _lexical(weights: dict[str, float], span_stems: set[str]) -> float:
     return sum(w for st, w in weights.items() if st in span_stems) / total
 
 
+def _status(score: float, covered_at: float, partial_at: float) -> CoverageStatus:
+    return "covered" if score >= covered_at else "partial" if score >= partial_at else "missing"
+
+
+def _tightest(spans: Sequence[Span], adjusted: NDArray[np.float64], j: int) -> int:
+    """The shortest span inside span j that scores about as well (the quote shown)."""
+    return min(
+        (i for i, sp in enumerate(spans)
+         if sp.start >= spans[j].start and sp.end <= spans[j].end
+         and adjusted[i] >= adjusted[j] - TIGHTEN_TOLERANCE),
+        key=lambda i: (spans[i].end - spans[i].start, i),
+    )
+
+
+def _quoted(
+    kp: str, spans: Sequence[Span], adjusted: NDArray[np.float64], j: int, specific: set[str]
+) -> tuple[int, str | None]:
+    """The quote shown for span j (its tightest stretch) and why span j contradicts the
+    key point (None: it does not)."""
+    t = _tightest(spans, adjusted, j)
+    why = _contradiction(kp, spans[t].text, specific) or _contradiction(
+        kp, spans[j].text, specific
+    )
+    return t, why
+
+
 REUSE_PENALTY = 0.2  # cost of citing clauses another key point already used as evidence
 TIGHTEN_TOLERANCE = 0.03  # a shorter quote inside the best span may score this much less
+CONTRADICTION_ALTERNATIVES = 3  # next-best spans tried when the best one contradicts
 
 
 def assess(
@@ -161,25 +190,30 @@ def assess(
             continue
         reused = np.array([sum(1 for u in sp.units if u in claimed) for sp in spans])
         adjusted = np.round(scores[k] - REUSE_PENALTY * reused / sizes, 4)
-        j = int(np.argmax(adjusted))
-        score = float(adjusted[j])
-        # Quote the tightest stretch inside the best span that scores about as well.
-        t = min(
-            (i for i, sp in enumerate(spans)
-             if sp.start >= spans[j].start and sp.end <= spans[j].end
-             and adjusted[i] >= score - TIGHTEN_TOLERANCE),
-            key=lambda i: (spans[i].end - spans[i].start, i),
-        )
-        credit = _soft(score, lo, hi)
-        status: CoverageStatus = (
-            "covered" if score >= cov_at else "partial" if score >= part_at else "missing"
-        )
         specific = {st for st in weights[k] if st not in q_stems and st not in _GENERIC_STEMS}
-        why = None
-        if status != "missing":
-            why = _contradiction(kp, spans[t].text, specific) or _contradiction(
-                kp, spans[j].text, specific
-            )
+        ranked = sorted(range(len(spans)), key=lambda i: (-float(adjusted[i]), i))
+
+        j = ranked[0]
+        score = float(adjusted[j])
+        status = _status(score, cov_at, part_at)
+        t, why = _quoted(kp, spans, adjusted, j, specific)
+        if status == "missing":
+            why = None
+        elif why is not None:
+            # One clause that looks negated does not void a key point the answer states
+            # plainly in another span of the same standing ("using sleeps instead of
+            # waiting" as the cause, "fix it with proper waits" as the fix).
+            # (A span overlapping the contradicting one is a piece of the same claim.)
+            alts = [i for i in ranked[1:] if spans[i].end <= spans[j].start
+                    or spans[i].start >= spans[j].end][:CONTRADICTION_ALTERNATIVES]
+            for alt in alts:
+                if _status(float(adjusted[alt]), cov_at, part_at) != status:
+                    break
+                alt_t, alt_why = _quoted(kp, spans, adjusted, alt, specific)
+                if alt_why is None:
+                    j, t, why, score = alt, alt_t, None, float(adjusted[alt])
+                    break
+        credit = _soft(score, lo, hi)
         if why is not None:
             contradicted.add(k)
             credit = 0.0
