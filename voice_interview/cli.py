@@ -211,9 +211,13 @@ def cmd_eval_bench(args: argparse.Namespace) -> int:
     evaluator = _evaluator(settings, no_llm=args.no_llm, others=pool)
     transform = None
     if args.speech:
-        from voice_interview.bench.speech_roundtrip import SpeechRoundTrip
+        from voice_interview.bench.speech_roundtrip import speech_transform
 
-        transform = SpeechRoundTrip(settings).transform
+        try:
+            transform = speech_transform(settings, args.transcripts)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     result = run_eval(evaluator, items, answer_transform=transform)
     keys = (
         "pairwise_accuracy", "strong_vs_partial_accuracy", "spearman",
@@ -267,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(ev)
     ev.add_argument("file")
     ev.add_argument("--speech", action="store_true", help="synthesize, transcribe, then evaluate")
+    ev.add_argument(
+        "--transcripts", default=None,
+        help="with --speech: keep the transcripts in this JSON file and reuse them next time",
+    )
     ev.add_argument("--no-llm", action="store_true", help="skip LLM feedback (scores unchanged)")
     ev.add_argument(
         "--split", default=None, help="only the questions of this split (tuning, heldout)"

@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", default=None, help="tuning or heldout")
     parser.add_argument("--config", default=None, help="TOML settings file")
     parser.add_argument("--speech", action="store_true", help="synthesize, transcribe first")
+    parser.add_argument(
+        "--transcripts", default=None, help="with --speech: keep / reuse transcripts here"
+    )
     parser.add_argument("--out", default=None, help="write the whole result here as JSON")
     parser.add_argument("--worst", type=int, default=10, help="worst pairs to print")
     args = parser.parse_args(argv)
@@ -115,9 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluator = Evaluator.configured(None, embedder, settings, pool)
     transform = None
     if args.speech:
-        from voice_interview.bench.speech_roundtrip import SpeechRoundTrip
+        from voice_interview.bench.speech_roundtrip import speech_transform
 
-        transform = SpeechRoundTrip(settings).transform
+        try:
+            transform = speech_transform(settings, args.transcripts)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     result = run_eval(evaluator, items, answer_transform=transform)
     print(format_report(result, worst=args.worst))
     if args.out:

@@ -559,3 +559,27 @@ def test_metrics_resources_without_process_metrics() -> None:
     b = "process_cpu_seconds_total 15.0\nprocess_resident_memory_bytes 6e8\n"
     res = metrics_resources(a, b, 10.0)
     assert res["cpu_percent_overall"] == 50.0 and res["rss_mb"]["max"] == 600.0
+
+
+def test_transcript_file_keeps_and_reuses_transcripts(tmp_path: Path) -> None:
+    from voice_interview.bench.speech_roundtrip import TranscriptFile
+
+    heard: list[str] = []
+
+    def round_trip(text: str) -> str:
+        heard.append(text)
+        return text.lower().rstrip(".")
+
+    path = tmp_path / "t.json"
+    first = TranscriptFile(path, lambda: round_trip)
+    assert first("Hash maps use buckets.") == "hash maps use buckets"
+    assert first("Hash maps use buckets.") == "hash maps use buckets"
+    assert heard == ["Hash maps use buckets."]  # once, then from the file's memory
+    # a second run reads the file and never builds the round trip
+    again = TranscriptFile(path, None)
+    assert again("Hash maps use buckets.") == "hash maps use buckets"
+    with pytest.raises(KeyError, match="no transcript"):
+        again("Something new.")
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ValueError, match="no 'transcripts' object"):
+        TranscriptFile(path, None)
