@@ -9,8 +9,9 @@ another key point counts less, so one sweeping sentence cannot cover the whole r
 best quote is then tightened to the shortest stretch that scores about as well; that quote
 is what the report shows. When the best quote contradicts the key point but a separate
 span of the same standing states it plainly, that span is the evidence (one clause that
-looks negated does not void a point the answer makes elsewhere). Relevance (how on-topic the two most on-topic sentences are) and
-focus are measured here too. Without an embedder the lexical signal decides alone.
+looks negated does not void a point the answer makes elsewhere). Relevance (how on-topic
+the two most on-topic sentences are) and focus are measured here too. Without an embedder
+the lexical signal decides alone.
 """
 
 from __future__ import annotations
