@@ -186,6 +186,29 @@ def test_an_opposite_word_must_qualify_a_key_point_word() -> None:
     ) is None
 
 
+def test_before_and_after_must_order_the_same_thing() -> None:
+    kp = "Verify the image signature before switching to it"
+    specific = {"verify", "imag", "signatur", "switch"}
+    # "after the download" orders the check after something the key point does not order
+    quote = "After the download, verify the checksum and the signature"
+    assert rubric._contradiction(kp, quote, specific) is None
+    assert rubric._contradiction(
+        kp, "verify the signature after switching over", specific
+    ) == "says 'after' where the key point says 'befor'"
+
+
+def test_a_key_point_that_says_something_was_removed_agrees_with_its_denial() -> None:
+    kp = "TLS 1.3 removed old, weak options such as RSA key exchange"
+    specific = {"old", "weak", "option", "rsa"}
+    assert "old" in _negated(kp)
+    assert rubric._contradiction(kp, "a stolen key doesn't decrypt old traffic", specific) is None
+    # a removal in the answer negates what it removes
+    kp2 = "Add an index on the column the query filters by"
+    assert rubric._contradiction(
+        kp2, "I'd drop the index on that column", {"index", "column", "filter"}
+    ) == "negates 'index'"
+
+
 def test_a_word_the_key_point_only_orders_in_time_is_not_negated_by_not_yet() -> None:
     kp = "Find what is using the space with du or df before deleting anything"
     specific = {"find", "spac", "du", "df", "delet"}

@@ -79,6 +79,7 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
     q_pos, q_neg = _polarities(quote)
     kp_all, q_all = kp_pos | kp_neg, q_pos | q_neg
     kp_negative = any(w in _NEGATOR_WORDS for w in words(key_point))
+    ordered = _temporal_objects(key_point)
     for st in sorted(kp_pos):
         opposites = _ANTONYM_MAP.get(st, set())
         if opposites & kp_all:
@@ -87,6 +88,7 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
             if (
                 opposite in q_pos and st not in q_all and opposite not in kp_all
                 and _anchored(quote, opposite, specific - {st})
+                and (st not in _TEMPORAL_STEMS or _orders_same(quote, opposite, ordered))
             ):
                 return f"says '{opposite}' where the key point says '{st}'"
     # (The other direction, affirming what the key point negates, is left out: key points
@@ -94,7 +96,6 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
     if kp_negative:
         # "Do not X" / "without Y": polarity comparisons on such key points are unreliable.
         return None
-    ordered = _temporal_objects(key_point)
     for st in sorted(specific - ordered):
         if st in kp_pos and st in q_neg and st not in q_pos:
             return f"negates '{st}'"
@@ -102,6 +103,20 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
 
 
 _TEMPORAL = frozenset(["before", "until", "till", "after", "once"])
+_TEMPORAL_STEMS = frozenset(stem(w) for w in _TEMPORAL)
+TEMPORAL_OBJECT_WORDS = 2  # content words after "before" / "after" that it orders
+
+
+def _orders_same(quote: str, opposite: str, ordered: set[str]) -> bool:
+    """Whether the quote's "after" orders the same thing as the key point's "before":
+    "verify the checksum after the download" does not contradict "verify before switching
+    to it", while "verify after switching" does."""
+    toks = words(quote)
+    objects = {
+        stem(t) for i, tok in enumerate(toks) if stem(tok) == opposite
+        for t in toks[i + 1 : i + 1 + TEMPORAL_OBJECT_WORDS] if t not in STOPWORDS
+    }
+    return bool(objects & ordered)
 
 
 def _temporal_objects(key_point: str) -> set[str]:
@@ -111,5 +126,6 @@ def _temporal_objects(key_point: str) -> set[str]:
     out: set[str] = set()
     for i, tok in enumerate(toks):
         if tok in _TEMPORAL:
-            out.update(stem(t) for t in toks[i + 1 : i + 3] if t not in STOPWORDS)
+            following = toks[i + 1 : i + 1 + TEMPORAL_OBJECT_WORDS]
+            out.update(stem(t) for t in following if t not in STOPWORDS)
     return out

@@ -220,7 +220,9 @@ def assess(
             credit = 0.0
             status = "missing"
         elif status != "missing":
-            claimed.update(spans[t].units)
+            # The evidence is the whole span that earned the credit, not only the tighter
+            # quote shown: its other clauses are spent too.
+            claimed.update(spans[j].units)
         found[k] = KeyPointMatch(
             key_point=kp,
             status=status,

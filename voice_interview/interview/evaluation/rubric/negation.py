@@ -14,13 +14,16 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:-[a-z0-9]+)*|[,.;:!?()]")
 
 
 # Words that say "not X" about the words after them without being a plain negator ("skip
-# the signature check", "avoids the shuffle", "no need for salting").
+# the signature check", "avoids the shuffle", "no need for salting", "removed old options":
+# so "doesn't decrypt old traffic" agrees with a key point that says old options are gone).
 _IMPLICIT_NEGATORS = frozenset(
     [
         "avoid", "avoids", "avoided", "avoiding", "skip", "skips", "skipped", "skipping",
         "ignore", "ignores", "ignored", "ignoring", "prevent", "prevents", "prevented",
         "preventing", "bypass", "bypasses", "bypassing", "lose", "loses", "losing", "lost",
-        "forget", "forgets", "unlike",
+        "forget", "forgets", "unlike", "remove", "removes", "removed", "removing", "drop",
+        "drops", "dropped", "dropping", "eliminate", "eliminates", "eliminated", "deprecate",
+        "deprecates", "deprecated",
     ]
 )
 # Words the negation scope passes over ("rather than per user", "no need to use X").
