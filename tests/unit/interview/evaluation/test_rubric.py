@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from voice_interview.engines.embed import Embedder
 from voice_interview.interview.evaluation import rubric
+from voice_interview.interview.evaluation.rubric import contradiction
 
 QUESTION = "How does a hash map work internally, and what affects its performance?"
 KEY_POINTS = [
@@ -207,6 +208,40 @@ def test_a_key_point_that_says_something_was_removed_agrees_with_its_denial() ->
     assert rubric._contradiction(
         kp2, "I'd drop the index on that column", {"index", "column", "filter"}
     ) == "negates 'index'"
+
+
+def test_a_key_point_that_denies_a_property_is_contradicted_by_asserting_it() -> None:
+    kp = "volatile does not make an operation atomic and is not a lock or a memory barrier"
+    specific = {"volatil", "operation", "atomic", "lock", "memory", "barrier"}
+    assert rubric._contradiction(
+        kp, "volatile makes reads and writes atomic, that's its whole purpose", specific
+    ) == "asserts 'atomic', which the key point denies"
+    # agreeing, or naming the denied thing in passing, is no contradiction
+    for quote in (
+        "volatile is not atomic, for that you need a lock",
+        "It does not make anything atomic, you still need a lock",
+    ):
+        assert rubric._contradiction(kp, quote, specific) is None, quote
+    # a stem the rubric's other key points use says nothing
+    assert rubric._contradiction(
+        kp, "volatile acts as a memory barrier", specific, frozenset({"memory", "barrier"})
+    ) is None
+
+
+def test_advice_conditions_and_names_deny_nothing() -> None:
+    denials = contradiction._denials
+    for text in (
+        "Never hit the real production API from automated tests",
+        "Do not rebase commits that others have already pulled",
+        "It rolls back if the new firmware does not confirm it is healthy",
+        "Track flakiness so it does not erode trust in the suite",
+        "A 304 Not Modified reply means the cached copy can be reused",
+    ):
+        assert denials(text) == {}, text
+    # "no" denies the noun it determines, not the rest of the clause
+    assert set(denials("short or no caching for content that changes, like user data")) == {
+        "cach"
+    }
 
 
 def test_a_word_the_key_point_only_orders_in_time_is_not_negated_by_not_yet() -> None:

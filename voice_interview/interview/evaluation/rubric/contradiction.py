@@ -4,12 +4,16 @@ A match is voided (no credit, listed as contradicted) when its quote makes a swe
 the key point does not ("basically the same", "no downside", "can't happen"), takes a
 dismissive stance ("not my problem", "I'd just ship it"), uses the antonym of a key-point
 word ("faster" against "slow down", "multi-threaded" against "single thread"), or negates
-a word the key point affirms ("can't learn the data" against "learns noise in the data").
+a word the key point affirms ("can't learn the data" against "learns noise in the data"),
+or asserts of the same thing what the key point denies ("volatile makes writes atomic"
+against "volatile does not make an operation atomic").
 Heuristics, tuned for precision: they miss wrong claims phrased neutrally, and they skip key
-points that are themselves negative ("Do not ...").
+points that are themselves advice in the negative ("Do not ...", "Never ...").
 """
 
 from __future__ import annotations
+
+import re
 
 from voice_interview.interview.evaluation.rubric.cues import (
     _ANTONYM_MAP,
@@ -19,7 +23,7 @@ from voice_interview.interview.evaluation.rubric.cues import (
     _SIMPLE_PLAN,
     _SWEEPING,
 )
-from voice_interview.interview.evaluation.rubric.negation import _find, _scoped_tokens
+from voice_interview.interview.evaluation.rubric.negation import _TOKEN_RE, _find, _scoped_tokens
 from voice_interview.text.normalize import STOPWORDS, stem, words
 
 
@@ -57,13 +61,16 @@ def _anchored(quote: str, word_stem: str, anchors: set[str]) -> bool:
     return any(abs(i - j) <= ANCHOR_WINDOW for i in at for j in near)
 
 
-def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None:
+def _contradiction(
+    key_point: str, quote: str, specific: set[str], elsewhere: frozenset[str] = frozenset()
+) -> str | None:
     """A heuristic reason why ``quote`` contradicts ``key_point``, or None.
 
-    Four cues: a sweeping claim the key point does not make ("basically the same", "no
+    Five cues: a sweeping claim the key point does not make ("basically the same", "no
     downside"), a dismissive stance ("not my problem", "I'd just ship it"), the opposite of a
     key-point word (an antonym, and not the word itself), or a negation of a word the key
-    point affirms."""
+    point affirms; or, for a key point that denies something, a quote that asserts it
+    (``elsewhere``: stems the rubric's other key points use, which are no sign of that)."""
     claims = _find(_SWEEPING, quote, skip_negated=True)
     if claims and not _SWEEPING.search(key_point):
         return f"sweeping claim '{claims[0]}'"
@@ -93,6 +100,21 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
                 return f"says '{opposite}' where the key point says '{st}'"
     # (The other direction, affirming what the key point negates, is left out: key points
     # of the form "do X rather than Y" make answers that mention Y in passing look wrong.)
+    # A key point that denies a property ("volatile does not make an operation atomic")
+    # is contradicted by a quote that asserts it ("volatile makes writes atomic").
+    # The quote must say it of the same thing ("volatile makes writes atomic"), not name it
+    # in passing ("you still need a lock").
+    kp_denials = {
+        st: subject for st, subject in _denials(key_point).items()
+        if st in specific and st not in elsewhere and subject
+    }
+    if kp_denials:
+        q_denied = _denied(quote)
+        q_claims = _main_clause_stems(quote)
+        for st, subject in sorted(kp_denials.items()):
+            if (st in q_claims and st not in q_denied and st not in q_neg
+                    and _near(quote, st, subject)):
+                return f"asserts '{st}', which the key point denies"
     if kp_negative:
         # "Do not X" / "without Y": polarity comparisons on such key points are unreliable.
         return None
@@ -100,6 +122,90 @@ def _contradiction(key_point: str, quote: str, specific: set[str]) -> str | None
         if st in kp_pos and st in q_neg and st not in q_pos:
             return f"negates '{st}'"
     return None
+
+
+_PLAIN_NEGATORS = frozenset(
+    ["not", "never", "no", "doesn't", "don't", "isn't", "aren't", "can't", "cannot", "won't",
+     "nothing", "none", "nobody", "neither", "nor"]
+)
+_CLAUSE_BREAK = frozenset(["and", "but", "so", "because", "while", "which", "since", "although"])
+_SUBORDINATORS = frozenset(["if", "unless", "when", "whenever", "whether", "so", "until", "once"])
+_DESCRIBING = frozenset(["if", "unless", "when", "whenever", "whether", "that", "which", "who"])
+DENIAL_SCOPE = 5  # content words after a plain negator that it denies, within its clause
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-cased words and punctuation marks, in order."""
+    return _TOKEN_RE.findall(text.lower().replace("\u2019", "'"))
+
+
+def _main_clause_stems(text: str) -> set[str]:
+    """Content stems outside conditional and relative clauses: what the text claims ("a
+    key that changes after insertion gets lost" does not claim that keys change)."""
+    out: set[str] = set()
+    subordinate = False
+    for tok in _tokens(text):
+        if tok in _CLAUSE_BREAK or not tok[0].isalnum():
+            subordinate = False
+        elif tok in _DESCRIBING:
+            subordinate = True
+        elif not subordinate and tok not in STOPWORDS:
+            out.add(stem(tok))
+    return out
+
+
+def _denials(text: str) -> dict[str, set[str]]:
+    """Stems a plain negation denies up to the end of its clause ("does not make an
+    operation atomic", "is not a lock or a memory barrier"), each with the stems before
+    the negation in its sentence (what it is said of: "volatile"). Not "instead of" or
+    "rather than" forms, which name the alternative in passing, and not a negation inside
+    a condition or a purpose ("rolls back if it does not confirm", "so it does not erode
+    trust"), which claims nothing."""
+    out: dict[str, set[str]] = {}
+    left = 0
+    subordinate = False
+    subject: set[str] = set()
+    # "A 304 Not Modified reply": a capitalised "Not" inside a sentence is part of a name
+    text = re.sub(r"(?<=[A-Za-z0-9,] )Not\b", "", text)
+    at = 0  # words since the sentence or the comma-separated clause began
+    for tok in _tokens(text):
+        at += 1
+        if tok in _CLAUSE_BREAK or not tok[0].isalnum():
+            left = 0
+            at = at if tok[0].isalnum() else 0
+            subordinate = tok in _SUBORDINATORS
+            if tok in ".;:!?":
+                subject = set()
+        elif tok in _SUBORDINATORS:
+            subordinate = True
+        elif tok in _PLAIN_NEGATORS:
+            # "no" denies the noun it determines ("no caching for user data"), "not" and
+            # "never" the rest of their clause. A clause that opens with its negation is
+            # advice ("Never hit the production API", "Do not rebase shared commits"): an
+            # answer naming that thing in another sense is no sign, so it denies nothing.
+            imperative = at <= 2
+            left = 0 if subordinate or imperative else 1 if tok == "no" else DENIAL_SCOPE
+        elif tok not in STOPWORDS:
+            if left:
+                out.setdefault(stem(tok), set()).update(subject)
+                left -= 1
+            else:
+                subject.add(stem(tok))
+    return out
+
+
+def _denied(text: str) -> set[str]:
+    return set(_denials(text))
+
+
+SUBJECT_WINDOW = 6  # words between an asserted property and what it is asserted of
+
+
+def _near(quote: str, word_stem: str, anchors: set[str]) -> bool:
+    stems = [stem(w) for w in words(quote)]
+    at = [i for i, st in enumerate(stems) if st == word_stem]
+    near = [i for i, st in enumerate(stems) if st in anchors]
+    return any(abs(i - j) <= SUBJECT_WINDOW for i in at for j in near)
 
 
 _TEMPORAL = frozenset(["before", "until", "till", "after", "once"])

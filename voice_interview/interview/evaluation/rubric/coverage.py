@@ -96,13 +96,14 @@ def _tightest(spans: Sequence[Span], adjusted: NDArray[np.float64], j: int) -> i
 
 
 def _quoted(
-    kp: str, spans: Sequence[Span], adjusted: NDArray[np.float64], j: int, specific: set[str]
+    kp: str, spans: Sequence[Span], adjusted: NDArray[np.float64], j: int, specific: set[str],
+    elsewhere: frozenset[str],
 ) -> tuple[int, str | None]:
     """The quote shown for span j (its tightest stretch) and why span j contradicts the
     key point (None: it does not)."""
     t = _tightest(spans, adjusted, j)
-    why = _contradiction(kp, spans[t].text, specific) or _contradiction(
-        kp, spans[j].text, specific
+    why = _contradiction(kp, spans[t].text, specific, elsewhere) or _contradiction(
+        kp, spans[j].text, specific, elsewhere
     )
     return t, why
 
@@ -183,6 +184,7 @@ def assess(
     # Strongest key points pick their evidence first; a clause already used as evidence for
     # another key point counts less the second time, so one sweeping sentence cannot cover
     # the whole rubric.
+    kp_stems = [set(content_stems(kp)) for kp in key_points]
     order = sorted(range(n_kp), key=lambda k: (-float(scores[k].max()) if spans else 0.0, k))
     for k in order:
         kp = key_points[k]
@@ -192,12 +194,13 @@ def assess(
         reused = np.array([sum(1 for u in sp.units if u in claimed) for sp in spans])
         adjusted = np.round(scores[k] - REUSE_PENALTY * reused / sizes, 4)
         specific = {st for st in weights[k] if st not in q_stems and st not in _GENERIC_STEMS}
+        elsewhere = frozenset().union(*(kp_stems[i] for i in range(n_kp) if i != k))
         ranked = sorted(range(len(spans)), key=lambda i: (-float(adjusted[i]), i))
 
         j = ranked[0]
         score = float(adjusted[j])
         status = _status(score, cov_at, part_at)
-        t, why = _quoted(kp, spans, adjusted, j, specific)
+        t, why = _quoted(kp, spans, adjusted, j, specific, elsewhere)
         if status == "missing":
             why = None
         elif why is not None:
@@ -210,7 +213,7 @@ def assess(
             for alt in alts:
                 if _status(float(adjusted[alt]), cov_at, part_at) != status:
                     break
-                alt_t, alt_why = _quoted(kp, spans, adjusted, alt, specific)
+                alt_t, alt_why = _quoted(kp, spans, adjusted, alt, specific, elsewhere)
                 if alt_why is None:
                     j, t, why, score = alt, alt_t, None, float(adjusted[alt])
                     break
@@ -220,9 +223,7 @@ def assess(
             credit = 0.0
             status = "missing"
         elif status != "missing":
-            # The evidence is the whole span that earned the credit, not only the tighter
-            # quote shown: its other clauses are spent too.
-            claimed.update(spans[j].units)
+            claimed.update(spans[t].units)
         found[k] = KeyPointMatch(
             key_point=kp,
             status=status,
