@@ -48,9 +48,12 @@ def _polarities(text: str) -> tuple[set[str], set[str]]:
 
 
 ANCHOR_WINDOW = 4  # words between an opposite word and the key-point word it qualifies
+SUBJECT_WINDOW = 6  # words between an asserted property and what it is asserted of
 
 
-def _anchored(quote: str, word_stem: str, anchors: set[str]) -> bool:
+def _anchored(
+    quote: str, word_stem: str, anchors: set[str], window: int = ANCHOR_WINDOW
+) -> bool:
     """Whether ``word_stem`` occurs in ``quote`` within ANCHOR_WINDOW words of one of the
     key point's own specific words: "faster" says the opposite of "slow" only about the
     same thing ("a fast hash", not "it looks the same after a bake period")."""
@@ -58,7 +61,7 @@ def _anchored(quote: str, word_stem: str, anchors: set[str]) -> bool:
     at = [i for i, st in enumerate(stems) if st == word_stem or st.rstrip("e") == word_stem
           or (st.endswith(("er", "est")) and st[: -2 if st.endswith("er") else -3] == word_stem)]
     near = [i for i, st in enumerate(stems) if st in anchors]
-    return any(abs(i - j) <= ANCHOR_WINDOW for i in at for j in near)
+    return any(abs(i - j) <= window for i in at for j in near)
 
 
 def _contradiction(
@@ -113,7 +116,7 @@ def _contradiction(
         q_claims = _main_clause_stems(quote)
         for st, subject in sorted(kp_denials.items()):
             if (st in q_claims and st not in q_denied and st not in q_neg
-                    and _near(quote, st, subject)):
+                    and _anchored(quote, st, subject, SUBJECT_WINDOW)):
                 return f"asserts '{st}', which the key point denies"
     if kp_negative:
         # "Do not X" / "without Y": polarity comparisons on such key points are unreliable.
@@ -196,16 +199,6 @@ def _denials(text: str) -> dict[str, set[str]]:
 
 def _denied(text: str) -> set[str]:
     return set(_denials(text))
-
-
-SUBJECT_WINDOW = 6  # words between an asserted property and what it is asserted of
-
-
-def _near(quote: str, word_stem: str, anchors: set[str]) -> bool:
-    stems = [stem(w) for w in words(quote)]
-    at = [i for i, st in enumerate(stems) if st == word_stem]
-    near = [i for i, st in enumerate(stems) if st in anchors]
-    return any(abs(i - j) <= SUBJECT_WINDOW for i in at for j in near)
 
 
 _TEMPORAL = frozenset(["before", "until", "till", "after", "once"])
