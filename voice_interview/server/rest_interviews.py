@@ -72,12 +72,15 @@ async def create_interview(request: web.Request) -> web.Response:
     )
 
 
+MAX_OFFSET = 2**63 - 1  # the largest OFFSET SQLite and PostgreSQL take (a 64-bit integer)
+
+
 async def list_interviews(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     ctx.auth.require_recruiter(request)
     try:
         limit = min(500, max(1, int(request.query.get("limit", "100"))))
-        offset = max(0, int(request.query.get("offset", "0")))
+        offset = min(MAX_OFFSET, max(0, int(request.query.get("offset", "0"))))
     except ValueError as e:
         raise ApiError(400, "INVALID_REQUEST", "limit and offset must be integers") from e
     rows = await ctx.repo.list_interviews(limit, offset)
