@@ -54,7 +54,7 @@ SUBJECT_WINDOW = 6  # words between an asserted property and what it is asserted
 def _anchored(
     quote: str, word_stem: str, anchors: set[str], window: int = ANCHOR_WINDOW
 ) -> bool:
-    """Whether ``word_stem`` occurs in ``quote`` within ANCHOR_WINDOW words of one of the
+    """Whether ``word_stem`` occurs in ``quote`` within ``window`` words of one of the
     key point's own specific words: "faster" says the opposite of "slow" only about the
     same thing ("a fast hash", not "it looks the same after a bake period")."""
     stems = [stem(w) for w in words(quote)]
@@ -101,12 +101,10 @@ def _contradiction(
                 and (st not in _TEMPORAL_STEMS or _orders_same(quote, opposite, ordered))
             ):
                 return f"says '{opposite}' where the key point says '{st}'"
-    # (The other direction, affirming what the key point negates, is left out: key points
-    # of the form "do X rather than Y" make answers that mention Y in passing look wrong.)
-    # A key point that denies a property ("volatile does not make an operation atomic")
-    # is contradicted by a quote that asserts it ("volatile makes writes atomic").
-    # The quote must say it of the same thing ("volatile makes writes atomic"), not name it
-    # in passing ("you still need a lock").
+    # The other direction, asserting what the key point denies, only for a plain denial
+    # ("volatile does not make an operation atomic") and said of the same thing ("volatile
+    # makes writes atomic"): "do X rather than Y" key points, or an answer naming the
+    # denied thing in passing ("you still need a lock"), would look wrong otherwise.
     kp_denials = {
         st: subject for st, subject in _denials(key_point).items()
         if st in specific and st not in elsewhere and subject
@@ -131,8 +129,10 @@ _PLAIN_NEGATORS = frozenset(
     ["not", "never", "no", "doesn't", "don't", "isn't", "aren't", "can't", "cannot", "won't",
      "nothing", "none", "nobody", "neither", "nor"]
 )
-_CLAUSE_BREAK = frozenset(["and", "but", "so", "because", "while", "which", "since", "although"])
+_CLAUSE_WORDS = frozenset(["and", "but", "so", "because", "while", "which", "since", "although"])
+# A negation after these claims nothing (a condition, a purpose, a time) ...
 _SUBORDINATORS = frozenset(["if", "unless", "when", "whenever", "whether", "so", "until", "once"])
+# ... and words after these describe rather than claim (a condition, a relative clause).
 _DESCRIBING = frozenset(["if", "unless", "when", "whenever", "whether", "that", "which", "who"])
 DENIAL_SCOPE = 5  # content words after a plain negator that it denies, within its clause
 
@@ -148,7 +148,7 @@ def _main_clause_stems(text: str) -> set[str]:
     out: set[str] = set()
     subordinate = False
     for tok in _tokens(text):
-        if tok in _CLAUSE_BREAK or not tok[0].isalnum():
+        if tok in _CLAUSE_WORDS or not tok[0].isalnum():
             subordinate = False
         elif tok in _DESCRIBING:
             subordinate = True
@@ -173,7 +173,7 @@ def _denials(text: str) -> dict[str, set[str]]:
     at = 0  # words since the sentence or the comma-separated clause began
     for tok in _tokens(text):
         at += 1
-        if tok in _CLAUSE_BREAK or not tok[0].isalnum():
+        if tok in _CLAUSE_WORDS or not tok[0].isalnum():
             left = 0
             at = at if tok[0].isalnum() else 0
             subordinate = tok in _SUBORDINATORS
@@ -198,6 +198,7 @@ def _denials(text: str) -> dict[str, set[str]]:
 
 
 def _denied(text: str) -> set[str]:
+    """The stems of ``_denials``."""
     return set(_denials(text))
 
 

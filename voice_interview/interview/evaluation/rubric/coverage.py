@@ -184,7 +184,6 @@ def assess(
     # Strongest key points pick their evidence first; a clause already used as evidence for
     # another key point counts less the second time, so one sweeping sentence cannot cover
     # the whole rubric.
-    kp_stems = [set(content_stems(kp)) for kp in key_points]
     order = sorted(range(n_kp), key=lambda k: (-float(scores[k].max()) if spans else 0.0, k))
     for k in order:
         kp = key_points[k]
@@ -194,7 +193,7 @@ def assess(
         reused = np.array([sum(1 for u in sp.units if u in claimed) for sp in spans])
         adjusted = np.round(scores[k] - REUSE_PENALTY * reused / sizes, 4)
         specific = {st for st in weights[k] if st not in q_stems and st not in _GENERIC_STEMS}
-        elsewhere = frozenset().union(*(kp_stems[i] for i in range(n_kp) if i != k))
+        elsewhere = frozenset().union(*(weights[i].keys() for i in range(n_kp) if i != k))
         ranked = sorted(range(len(spans)), key=lambda i: (-float(adjusted[i]), i))
 
         j = ranked[0]
