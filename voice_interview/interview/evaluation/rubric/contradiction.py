@@ -23,7 +23,7 @@ from voice_interview.interview.evaluation.rubric.cues import (
     _SIMPLE_PLAN,
     _SWEEPING,
 )
-from voice_interview.interview.evaluation.rubric.negation import _TOKEN_RE, _find, _scoped_tokens
+from voice_interview.interview.evaluation.rubric.negation import _find, _scoped_tokens, _tokens
 from voice_interview.text.normalize import STOPWORDS, stem, words
 
 
@@ -132,14 +132,10 @@ _PLAIN_NEGATORS = frozenset(
 _CLAUSE_WORDS = frozenset(["and", "but", "so", "because", "while", "which", "since", "although"])
 # A negation after these claims nothing (a condition, a purpose, a time) ...
 _SUBORDINATORS = frozenset(["if", "unless", "when", "whenever", "whether", "so", "until", "once"])
-# ... and words after these describe rather than claim (a condition, a relative clause).
-_DESCRIBING = frozenset(["if", "unless", "when", "whenever", "whether", "that", "which", "who"])
+# ... and words after these describe rather than claim (a condition, a relative clause;
+# "which" ends a clause instead: ", which is why ..." goes on claiming).
+_DESCRIBING = frozenset(["if", "unless", "when", "whenever", "whether", "that", "who"])
 DENIAL_SCOPE = 5  # content words after a plain negator that it denies, within its clause
-
-
-def _tokens(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks, in order."""
-    return _TOKEN_RE.findall(text.lower().replace("\u2019", "'"))
 
 
 def _main_clause_stems(text: str) -> set[str]:

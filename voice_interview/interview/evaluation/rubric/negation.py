@@ -13,6 +13,16 @@ _NEGATION_SCOPE = 2  # words after a negator that it applies to ("doesn't really
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:-[a-z0-9]+)*|[,.;:!?()]")
 
 
+def _lowered(text: str) -> str:
+    return text.lower().replace("\u2019", "'")
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-cased words and punctuation marks, in order (the tokens ``_scoped_tokens``
+    walks, without its negation scope)."""
+    return _TOKEN_RE.findall(_lowered(text))
+
+
 # Words that say "not X" about the words after them without being a plain negator ("skip
 # the signature check", "avoids the shuffle", "no need for salting", "removed old options":
 # so "doesn't decrypt old traffic" agrees with a key point that says old options are gone).
@@ -56,7 +66,7 @@ def _scoped_tokens(text: str) -> list[tuple[str, bool]]:
     of the same clause ("doesn't really matter", "instead of appending", "skip the
     signature check"), or a predicate after it that denies it ("salting isn't necessary",
     "X is a myth")."""
-    low = text.lower().replace("\u2019", "'")
+    low = _lowered(text)
     denied: set[int] = set()  # character offsets of predicates that deny what precedes
     for m in _POST_NEGATION.finditer(low):
         denied.add(m.start())
