@@ -5,6 +5,7 @@ from __future__ import annotations
 from voice_interview.engines.embed import Embedder
 from voice_interview.interview.evaluation import rubric
 from voice_interview.interview.evaluation.rubric import contradiction
+from voice_interview.text.normalize import content_stems
 
 QUESTION = "How does a hash map work internally, and what affects its performance?"
 KEY_POINTS = [
@@ -87,6 +88,37 @@ def test_paraphrase_covers_with_a_quote_from_the_answer(embedder: Embedder) -> N
     assert got[KEY_POINTS[2]].status != "covered"  # complexity was never mentioned
     assert a.coverage > 0.5
     assert not a.contradictions
+
+
+DEBT_Q = "What is technical debt, and how do you decide when to pay it down?"
+DEBT_KPS = [
+    "Technical debt is the extra cost of later changes caused by shortcuts taken now",
+    "Pay it down when it slows the work you are about to do, not as a separate project",
+    "Track it visibly, for example as tickets with the cost of leaving it",
+]
+
+
+def test_a_key_point_is_also_matched_without_the_questions_words() -> None:
+    stems = set(content_stems(DEBT_Q))
+    assert rubric.coverage._without_topic(DEBT_KPS[0], stems) == (
+        "is the extra cost of later changes caused by shortcuts taken now"
+    )
+    assert rubric.coverage._without_topic("Keep it simple", stems) is None  # no topic word
+    assert rubric.coverage._without_topic("Technical debt matters", stems) is None  # too little
+
+
+def test_explaining_the_idea_beats_naming_it(embedder: Embedder) -> None:
+    # The first answer never says "technical debt"; the second only says it. Matched with
+    # the topic words, both sit near 0.6 cosine; without them, only the explanation does.
+    explains = (
+        "It's what you pay later for the shortcut you took to ship sooner: every change "
+        "after that takes longer."
+    )
+    names = "Technical debt is something every team has in its code."
+    got = _by_kp(rubric.assess(DEBT_Q, DEBT_KPS, explains, embedder))[DEBT_KPS[0]]
+    other = _by_kp(rubric.assess(DEBT_Q, DEBT_KPS, names, embedder))[DEBT_KPS[0]]
+    assert got.status == "covered", got
+    assert got.credit > other.credit + 0.3, (got, other)
 
 
 def test_contradiction_does_not_cover(embedder: Embedder) -> None:

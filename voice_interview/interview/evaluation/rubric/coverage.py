@@ -10,13 +10,17 @@ best quote is then tightened to the shortest stretch that scores about as well; 
 is what the report shows. When the best quote contradicts the key point but a separate
 span of the same standing states it plainly, that span is the evidence (one clause that
 looks negated does not void a point the answer makes elsewhere). Relevance (how on-topic
-the two most on-topic sentences are) and focus are measured here too. Without an embedder
+the two most on-topic sentences are) and focus are measured here too. For coverage a key
+point is also embedded without the question's own words, and the closer of the two
+matches counts, so an answer that explains the idea without naming it is not outscored by
+one that repeats the question's terms. Without an embedder
 the lexical signal decides alone.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -44,7 +48,7 @@ from voice_interview.interview.evaluation.rubric.thresholds import (
     PARTIAL_AT,
     _round,
 )
-from voice_interview.text.normalize import content_stems
+from voice_interview.text.normalize import STOPWORDS, content_stems, stem
 
 
 class TextEmbedder(Protocol):
@@ -108,6 +112,25 @@ def _quoted(
     return t, why
 
 
+TOPIC_MIN_WORDS = 2  # content words a key point must keep to be matched without its topic
+
+
+def _without_topic(kp: str, q_stems: set[str]) -> str | None:
+    """The key point with the question's own words taken out (None: it has none, or too
+    little is left). An answer that explains the idea without naming it ("It's asking how
+    this could be abused") then still meets "Threat modelling is a look at what could go
+    wrong": the named topic otherwise lifts the answers that repeat the question."""
+    toks = re.findall(r"\S+", kp)
+    bare = [re.sub(r"[^a-z0-9'-]", "", t.lower()) for t in toks]
+    topic = [bool(w) and w not in STOPWORDS and stem(w) in q_stems for w in bare]
+    if not any(topic):
+        return None
+    content = [w for w, tp in zip(bare, topic, strict=True) if w and not tp and w not in STOPWORDS]
+    if len(content) < TOPIC_MIN_WORDS:
+        return None
+    return " ".join(t for t, tp in zip(toks, topic, strict=True) if not tp)
+
+
 REUSE_PENALTY = 0.2  # cost of citing clauses another key point already used as evidence
 TIGHTEN_TOLERANCE = 0.03  # a shorter quote inside the best span may score this much less
 CONTRADICTION_ALTERNATIVES = 3  # next-best spans tried when the best one contradicts
@@ -131,6 +154,7 @@ def assess(
         for j in range(len(spans)):
             lex[k, j] = _lexical(weights[k], span_stems[j])
     cos = np.zeros_like(lex)
+    cov_cos = cos
     rel = 0.0
     answer_cos = 0.0
     rubric_cos = 0.0
@@ -141,6 +165,16 @@ def assess(
         qv, av, rv, kv = vecs[0], vecs[1], vecs[2], vecs[3:]
         sv = embedder.embed([s.text for s in spans])
         cos = np.round(kv @ sv.T, 4).astype(np.float64)
+        cov_cos = cos
+        # Coverage also matches each key point without the question's words; the better
+        # match counts (topicality and focus keep the plain one).
+        stripped = [_without_topic(kp, q_stems) for kp in key_points]
+        idx = [k for k, t in enumerate(stripped) if t is not None]
+        if idx:
+            tv = embedder.embed([t for t in stripped if t is not None])
+            cov_cos = cos.copy()
+            for r, k in enumerate(idx):
+                cov_cos[k] = np.maximum(cos[k], np.round(tv[r] @ sv.T, 4))
         q_cos = np.round(sv @ qv, 4).astype(np.float64)
         answer_cos = _round(float(qv @ av))
         rubric_cos = _round(float(rv @ av))
@@ -172,7 +206,7 @@ def assess(
         rubric = set(content_stems(question)).union(*(set(w) for w in weights))
         used = set(content_stems(answer))
         rel = _round(min(1.0, 3.0 * len(rubric & used) / max(1, len(rubric))))
-    scores = cos + LEXICAL_WEIGHT * lex if embedder is not None else lex
+    scores = cov_cos + LEXICAL_WEIGHT * lex if embedder is not None else lex
     if embedder is not None:
         lo, hi, cov_at, part_at = CREDIT_LOW, CREDIT_HIGH, COVERED_AT, PARTIAL_AT
     else:
@@ -228,7 +262,7 @@ def assess(
             status=status,
             quote=spans[t].text if status != "missing" or why is not None else "",
             similarity=_round(min(1.0, max(0.0, score))),
-            cosine=_round(float(cos[k, t])),
+            cosine=_round(float(cov_cos[k, t])),
             lexical=_round(float(lex[k, t])),
             credit=_round(credit),
             contradiction=why,
