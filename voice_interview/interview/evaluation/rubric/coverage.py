@@ -59,6 +59,9 @@ def _soft(x: float, lo: float, hi: float) -> float:
     return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
 
+QUESTION_STEM_WEIGHT = 0.35  # a stem the question itself uses is weak evidence
+
+
 def _kp_weights(question: str, key_points: Sequence[str]) -> list[dict[str, float]]:
     """Per key point, its content stems weighted by specificity within the rubric: a stem
     in every key point (the topic word) or in the question carries little evidence."""
@@ -72,7 +75,7 @@ def _kp_weights(question: str, key_points: Sequence[str]) -> list[dict[str, floa
             df = sum(1 for other in stems if st in other)
             w = math.log(1.0 + n / df)
             if st in q_stems:
-                w *= 0.35
+                w *= QUESTION_STEM_WEIGHT
             weights[st] = w
         out.append(weights)
     return out
