@@ -20,7 +20,6 @@ the lexical signal decides alone.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -48,7 +47,7 @@ from voice_interview.interview.evaluation.rubric.thresholds import (
     PARTIAL_AT,
     _round,
 )
-from voice_interview.text.normalize import STOPWORDS, content_stems, stem
+from voice_interview.text.normalize import STOPWORDS, content_stems, stem, words
 
 
 class TextEmbedder(Protocol):
@@ -123,13 +122,15 @@ def _without_topic(kp: str, q_stems: set[str]) -> str | None:
     little is left). An answer that explains the idea without naming it ("It's asking how
     this could be abused") then still meets "Threat modelling is a look at what could go
     wrong": the named topic otherwise lifts the answers that repeat the question."""
-    toks = re.findall(r"\S+", kp)
-    bare = [re.sub(r"[^a-z0-9'-]", "", t.lower()) for t in toks]
-    topic = [bool(w) and w not in STOPWORDS and stem(w) in q_stems for w in bare]
+    toks = kp.split()
+    parts = [words(t) for t in toks]  # the rubric's own word rules, token by token
+    topic = [bool(ws) and all(w not in STOPWORDS and stem(w) in q_stems for w in ws)
+             for ws in parts]
     if not any(topic):
         return None
-    content = [w for w, tp in zip(bare, topic, strict=True) if w and not tp and w not in STOPWORDS]
-    if len(content) < TOPIC_MIN_WORDS:
+    content = sum(1 for ws, tp in zip(parts, topic, strict=True)
+                  if not tp and any(w not in STOPWORDS for w in ws))
+    if content < TOPIC_MIN_WORDS:
         return None
     return " ".join(t for t, tp in zip(toks, topic, strict=True) if not tp)
 
