@@ -135,6 +135,23 @@ def _without_topic(kp: str, q_stems: set[str]) -> str | None:
     return " ".join(t for t, tp in zip(toks, topic, strict=True) if not tp)
 
 
+def _coverage_cosines(
+    key_points: Sequence[str], q_stems: set[str], cos: NDArray[np.float64],
+    span_vecs: NDArray[np.float32], embedder: TextEmbedder,
+) -> NDArray[np.float64]:
+    """Key point x span cosines for coverage: each key point's plain match or, where
+    closer, its match without the question's words (``_without_topic``)."""
+    stripped = {k: t for k, kp in enumerate(key_points)
+                if (t := _without_topic(kp, q_stems)) is not None}
+    if not stripped:
+        return cos
+    out = cos.copy()
+    vecs = embedder.embed(list(stripped.values()))
+    for v, k in zip(vecs, stripped, strict=True):
+        out[k] = np.maximum(cos[k], np.round(v @ span_vecs.T, 4))
+    return out
+
+
 REUSE_PENALTY = 0.2  # cost of citing clauses another key point already used as evidence
 TIGHTEN_TOLERANCE = 0.03  # a shorter quote inside the best span may score this much less
 CONTRADICTION_ALTERNATIVES = 3  # next-best spans tried when the best one contradicts
@@ -169,16 +186,8 @@ def assess(
         qv, av, rv, kv = vecs[0], vecs[1], vecs[2], vecs[3:]
         sv = embedder.embed([s.text for s in spans])
         cos = np.round(kv @ sv.T, 4).astype(np.float64)
-        cov_cos = cos
-        # Coverage also matches each key point without the question's words; the better
-        # match counts (topicality and focus keep the plain one).
-        stripped = [_without_topic(kp, q_stems) for kp in key_points]
-        idx = [k for k, t in enumerate(stripped) if t is not None]
-        if idx:
-            tv = embedder.embed([t for t in stripped if t is not None])
-            cov_cos = cos.copy()
-            for r, k in enumerate(idx):
-                cov_cos[k] = np.maximum(cos[k], np.round(tv[r] @ sv.T, 4))
+        # (topicality and focus below keep the plain match)
+        cov_cos = _coverage_cosines(key_points, q_stems, cos, sv, embedder)
         q_cos = np.round(sv @ qv, 4).astype(np.float64)
         answer_cos = _round(float(qv @ av))
         rubric_cos = _round(float(rv @ av))
