@@ -1,10 +1,14 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, run in plain numpy.
+"""Sentence embeddings with all-MiniLM-L6-v2 (or all-mpnet-base-v2), run in plain numpy.
 
 The bundled model is a zip holding ``model.safetensors`` + ``tokenizer.json``. We read the
 safetensors file ourselves (8-byte little-endian header length, a JSON header naming each
 tensor's dtype, shape and byte range, then the raw little-endian data), tokenize with
-``tokenizers`` and run the 6-layer BERT encoder in float32, then mean-pool over the real
-tokens and L2-normalise, exactly as sentence-transformers does for this model.
+``tokenizers`` and run the encoder in float32, then mean-pool over the real tokens and
+L2-normalise, exactly as sentence-transformers does for these models. Two encoders are
+supported, told apart by ``model_type`` in config.json: BERT (all-MiniLM-L6-v2, 6
+layers, 384 dimensions) and MPNet (all-mpnet-base-v2, 12 layers, 768 dimensions), which
+differs in its tensor names, in having no token types, in counting positions from the
+padding id and in adding a bucketed relative-position bias to every layer's attention.
 
 One instance per process; ``embed`` is blocking and thread-safe (a lock guards the cache;
 the forward pass itself only reads the weights).
@@ -29,7 +33,7 @@ from voice_interview.engines.models import ModelFile, ModelNotFoundError
 
 Array = NDArray[np.float32]
 
-EMBED_DIM = 384
+EMBED_DIM = 384  # the bundled all-MiniLM-L6-v2; ``Embedder.dim`` is the loaded model's
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained with max_seq_length 256
 
 _DTYPES: dict[str, str] = {
@@ -130,6 +134,25 @@ def layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
     return np.asarray(centred / np.sqrt(var + np.float32(eps)) * weight + bias, dtype=np.float32)
 
 
+# Tensor names inside one encoder layer, per architecture.
+_LAYER_NAMES: dict[str, dict[str, str]] = {
+    "bert": {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "o": "attention.output.dense",
+        "ln1": "attention.output.LayerNorm",
+    },
+    "mpnet": {
+        "q": "attention.attn.q",
+        "k": "attention.attn.k",
+        "v": "attention.attn.v",
+        "o": "attention.attn.o",
+        "ln1": "attention.LayerNorm",
+    },
+}
+
+
 class _Layer:
     __slots__ = (
         "down_b",
@@ -146,26 +169,20 @@ class _Layer:
         "up_w",
     )
 
-    def __init__(self, t: dict[str, NDArray[Any]], prefix: str) -> None:
+    def __init__(self, t: dict[str, NDArray[Any]], prefix: str, names: dict[str, str]) -> None:
         def w(name: str) -> Array:
             return np.asarray(t[prefix + name], dtype=np.float32)
 
+        q, k, v = names["q"], names["k"], names["v"]
         # Linear layers are stored (out, in); keep them transposed (in, out), Q|K|V fused.
         self.qkv_w = np.ascontiguousarray(
-            np.concatenate(
-                [w("attention.self.query.weight"), w("attention.self.key.weight"),
-                 w("attention.self.value.weight")],
-                axis=0,
-            ).T
+            np.concatenate([w(q + ".weight"), w(k + ".weight"), w(v + ".weight")], axis=0).T
         )
-        self.qkv_b = np.concatenate(
-            [w("attention.self.query.bias"), w("attention.self.key.bias"),
-             w("attention.self.value.bias")]
-        )
-        self.o_w = np.ascontiguousarray(w("attention.output.dense.weight").T)
-        self.o_b = w("attention.output.dense.bias")
-        self.ln1_w = w("attention.output.LayerNorm.weight")
-        self.ln1_b = w("attention.output.LayerNorm.bias")
+        self.qkv_b = np.concatenate([w(q + ".bias"), w(k + ".bias"), w(v + ".bias")])
+        self.o_w = np.ascontiguousarray(w(names["o"] + ".weight").T)
+        self.o_b = w(names["o"] + ".bias")
+        self.ln1_w = w(names["ln1"] + ".weight")
+        self.ln1_b = w(names["ln1"] + ".bias")
         self.up_w = np.ascontiguousarray(w("intermediate.dense.weight").T)
         self.up_b = w("intermediate.dense.bias")
         self.down_w = np.ascontiguousarray(w("output.dense.weight").T)
@@ -174,31 +191,58 @@ class _Layer:
         self.ln2_b = w("output.LayerNorm.bias")
 
 
+def relative_position_buckets(n: int, num_buckets: int, max_distance: int = 128) -> NDArray[Any]:
+    """MPNet's (T5-style) bucket of each (query, key) offset, an (n, n) int array.
+
+    Half the buckets are for keys before the query, half for keys after; within each half
+    the first quarter of buckets are exact offsets and the rest grow logarithmically up to
+    ``max_distance``."""
+    pos = np.arange(n)
+    rel = pos[None, :] - pos[:, None]  # key minus query
+    half = num_buckets // 2
+    ret = np.where(rel > 0, half, 0)  # -rel < 0: the key comes after the query
+    dist = np.abs(rel)
+    exact = half // 2
+    with np.errstate(divide="ignore"):
+        large = exact + (
+            np.log(np.maximum(dist, 1) / exact) / np.log(max_distance / exact) * (half - exact)
+        ).astype(np.int64)
+    large = np.minimum(large, half - 1)
+    return np.asarray(ret + np.where(dist < exact, dist, large), dtype=np.int64)
+
+
 class Embedder:
-    """all-MiniLM-L6-v2 sentence embeddings: ``embed(texts) -> (n, 384)``, L2-normalised."""
+    """Sentence embeddings: ``embed(texts) -> (n, dim)``, L2-normalised."""
 
     def __init__(
         self,
         model: ModelFile,
         *,
-        max_tokens: int = MAX_TOKENS,
+        max_tokens: int | None = None,
         batch_size: int = 16,
         cache_size: int = 4096,
         blas_threads: int | None = 1,
     ) -> None:
-        """``blas_threads``: cap numpy's OpenBLAS threads (process-wide, see
-        ``limit_blas_threads``); None leaves them alone."""
+        """``max_tokens``: truncation, by default the model's ``max_seq_length``
+        (sentence_bert_config.json) or MAX_TOKENS. ``blas_threads``: cap numpy's OpenBLAS
+        threads (process-wide, see ``limit_blas_threads``); None leaves them alone."""
         t0 = time.monotonic()
         if blas_threads is not None:
             limit_blas_threads(blas_threads)
         self.model_info = model
-        self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
         self.cache_size = max(0, cache_size)
         files = self._read_files(Path(model.path))
         try:
             config = json.loads(files["config.json"])
+            if max_tokens is None:
+                st_config = json.loads(files.get("sentence_bert_config.json", b"{}"))
+                max_tokens = int(st_config.get("max_seq_length", MAX_TOKENS))
+            self.max_tokens = max_tokens
             self.n_heads = int(config["num_attention_heads"])
+            self.arch = str(config.get("model_type", "bert"))
+            if self.arch not in _LAYER_NAMES:
+                raise ValueError(f"unsupported model_type {self.arch!r}")
             self.eps = float(config.get("layer_norm_eps", 1e-12))
             n_layers = int(config["num_hidden_layers"])
             tensors = read_safetensors(files["model.safetensors"])
@@ -211,7 +255,7 @@ class Embedder:
             ) from e
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
-        p = "" if "embeddings.word_embeddings.weight" in tensors else "bert."
+        p = "" if "embeddings.word_embeddings.weight" in tensors else self.arch + "."
 
         def w(name: str) -> Array:
             return np.asarray(tensors[p + name], dtype=np.float32)
@@ -219,14 +263,23 @@ class Embedder:
         try:
             self._word = w("embeddings.word_embeddings.weight")
             self._pos = w("embeddings.position_embeddings.weight")
-            self._type = w("embeddings.token_type_embeddings.weight")
             self._emb_ln_w = w("embeddings.LayerNorm.weight")
             self._emb_ln_b = w("embeddings.LayerNorm.bias")
-            self._layers = [
-                _Layer({k[len(p):]: v for k, v in tensors.items() if k.startswith(p)},
-                       f"encoder.layer.{i}.")
-                for i in range(n_layers)
-            ]
+            own = {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
+            names = _LAYER_NAMES[self.arch]
+            self._layers = [_Layer(own, f"encoder.layer.{i}.", names) for i in range(n_layers)]
+            if self.arch == "mpnet":
+                # MPNet: no token types; positions count from the padding id + 1 (as in
+                # RoBERTa); one relative-position bias table shared by every layer.
+                self._type = np.zeros(self._word.shape[1], dtype=np.float32)
+                self._pos_offset = int(config.get("pad_token_id", 1)) + 1
+                self._rel_bias: Array | None = w("encoder.relative_attention_bias.weight")
+                self._rel_buckets = int(config.get("relative_attention_num_buckets", 32))
+            else:
+                self._type = w("embeddings.token_type_embeddings.weight")[0]
+                self._pos_offset = 0
+                self._rel_bias = None
+                self._rel_buckets = 0
         except KeyError as e:
             raise ModelNotFoundError(
                 f"embed model unusable: {model.setting}={model.path} (missing tensor {e})"
@@ -241,16 +294,27 @@ class Embedder:
     @staticmethod
     def _read_files(path: Path) -> dict[str, bytes]:
         names = ("config.json", "model.safetensors", "tokenizer.json")
+        optional = ("sentence_bert_config.json",)
         out: dict[str, bytes] = {}
         try:
             if path.is_dir():
                 for n in names:
                     out[n] = (path / n).read_bytes()
+                for n in optional:
+                    if (path / n).is_file():
+                        out[n] = (path / n).read_bytes()
                 return out
             with zipfile.ZipFile(path) as zf:
-                index = {Path(i).name: i for i in zf.namelist() if Path(i).name in names}
+                index: dict[str, str] = {}
+                # The shallowest file of each name: sentence-transformers folders also
+                # hold a 1_Pooling/config.json.
+                for i in sorted(zf.namelist(), key=lambda i: (i.count("/"), i)):
+                    index.setdefault(Path(i).name, i)
                 for n in names:
                     out[n] = zf.read(index[n])
+                for n in optional:
+                    if n in index:
+                        out[n] = zf.read(index[n])
         except (OSError, KeyError, zipfile.BadZipFile) as e:
             raise ModelNotFoundError(f"embed model unusable: {path} ({e})") from e
         return out
@@ -262,7 +326,7 @@ class Embedder:
         return self.model_info.sha256
 
     def embed(self, texts: list[str]) -> Array:
-        """Embeddings of ``texts`` as an (n, 384) float32 array with unit rows.
+        """Embeddings of ``texts`` as an (n, dim) float32 array with unit rows.
 
         Results are kept in an LRU cache keyed by the exact text, so rubric key points
         (which repeat for every answer to a question) are computed once.
@@ -318,11 +382,16 @@ class Embedder:
         b, n = ids.shape
         h = self.n_heads
         d = self.dim // h
-        x = self._word[ids] + self._pos[:n][None, :, :] + self._type[0][None, None, :]
+        pos = self._pos[self._pos_offset : self._pos_offset + n]
+        x = self._word[ids] + pos[None, :, :] + self._type[None, None, :]
         # Linear layers run on a 2-D (tokens, features) matrix so numpy hands them to BLAS.
         x = layer_norm(x.reshape(b * n, self.dim), self._emb_ln_w, self._emb_ln_b, self.eps)
         # Additive attention mask: padded keys get a large negative score.
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        if self._rel_bias is not None:
+            buckets = relative_position_buckets(n, self._rel_buckets)
+            rel = self._rel_bias[buckets].transpose(2, 0, 1)  # (heads, n, n)
+            bias = np.asarray(bias + rel[None, :, :, :], dtype=np.float32)
         scale = np.float32(1.0 / np.sqrt(d))
         for layer in self._layers:
             qkv = x @ layer.qkv_w + layer.qkv_b  # (b*n, 3*dim)

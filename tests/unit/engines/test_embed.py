@@ -1,10 +1,13 @@
-"""The numpy all-MiniLM-L6-v2 embedder: known values, properties, a slow reference, the cache."""
+"""The numpy embedder: known values, properties, a slow reference, the cache; MiniLM (BERT)
+and a tiny random MPNet against the slow reference, the real all-mpnet-base-v2 where its
+preset is installed."""
 
 from __future__ import annotations
 
 import json
 import math
 import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +18,10 @@ from voice_interview.engines.embed import (
     Embedder,
     limit_blas_threads,
     read_safetensors,
+    relative_position_buckets,
 )
-from voice_interview.engines.models import ModelFile, ModelNotFoundError
+from voice_interview.engines.models import ModelFile, ModelNotFoundError, resolve_model
+from voice_interview.settings import Settings
 
 
 def test_shape_dtype_and_unit_norm(embedder: Embedder) -> None:
@@ -67,13 +72,27 @@ def test_batching_and_padding_do_not_change_results(embedder: Embedder) -> None:
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+def _naive_bucket(rel: int, buckets: int = 32, max_distance: int = 128) -> int:
+    """MPNet's relative-position bucket of one offset (key minus query), as its paper's code
+    writes it: scalar arithmetic, no arrays."""
+    half = buckets // 2
+    base = half if rel > 0 else 0
+    dist = abs(rel)
+    exact = half // 2
+    if dist < exact:
+        return base + dist
+    grown = exact + int(math.log(dist / exact) / math.log(max_distance / exact) * (half - exact))
+    return base + min(grown, half - 1)
+
+
 def _reference_embedding(e: Embedder, text: str) -> np.ndarray:
     """A deliberately naive second implementation: float64, one token and one head at a
     time, math.erf GELU, no batching, no masks."""
     ids = e._tokenizer.encode(text).ids
     n, heads = len(ids), e.n_heads
     d = e.dim // heads
-    x = np.array([e._word[t] + e._pos[i] + e._type[0] for i, t in enumerate(ids)], np.float64)
+    off = e._pos_offset
+    x = np.array([e._word[t] + e._pos[i + off] + e._type for i, t in enumerate(ids)], np.float64)
 
     def norm(h: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.empty_like(h)
@@ -94,6 +113,9 @@ def _reference_embedding(e: Embedder, text: str) -> np.ndarray:
             sl = slice(h * d, (h + 1) * d)
             for i in range(n):
                 scores = [float(q[i, sl] @ k[j, sl]) / math.sqrt(d) for j in range(n)]
+                if e._rel_bias is not None:
+                    scores = [sc + float(e._rel_bias[_naive_bucket(j - i), h])
+                              for j, sc in enumerate(scores)]
                 top = max(scores)
                 weights = [math.exp(s - top) for s in scores]
                 total = sum(weights)
@@ -111,6 +133,97 @@ def test_agrees_with_slow_reference_implementation(embedder: Embedder) -> None:
     fast = Embedder(embedder.model_info, cache_size=0).embed([text, "padding partner text"])[0]
     ref = _reference_embedding(embedder, text)
     np.testing.assert_allclose(fast, ref, atol=1e-5)
+
+
+def _tiny_mpnet(tmp_path: Path, tokenizer_json: bytes) -> Path:
+    """A 2-layer MPNet with random weights in a sentence-transformers zip (a
+    1_Pooling/config.json ahead of the top-level one, as real zips have)."""
+    rng = np.random.default_rng(3)
+    hidden, inter, vocab = 8, 16, 30527
+    shapes: dict[str, tuple[int, ...]] = {
+        "embeddings.word_embeddings.weight": (vocab, hidden),
+        "embeddings.position_embeddings.weight": (514, hidden),
+        "embeddings.LayerNorm.weight": (hidden,),
+        "embeddings.LayerNorm.bias": (hidden,),
+        "encoder.relative_attention_bias.weight": (32, 2),
+    }
+    for i in range(2):
+        p = f"encoder.layer.{i}."
+        for name in ("q", "k", "v", "o"):
+            shapes[f"{p}attention.attn.{name}.weight"] = (hidden, hidden)
+            shapes[f"{p}attention.attn.{name}.bias"] = (hidden,)
+        shapes[f"{p}attention.LayerNorm.weight"] = (hidden,)
+        shapes[f"{p}attention.LayerNorm.bias"] = (hidden,)
+        shapes[f"{p}intermediate.dense.weight"] = (inter, hidden)
+        shapes[f"{p}intermediate.dense.bias"] = (inter,)
+        shapes[f"{p}output.dense.weight"] = (hidden, inter)
+        shapes[f"{p}output.dense.bias"] = (hidden,)
+        shapes[f"{p}output.LayerNorm.weight"] = (hidden,)
+        shapes[f"{p}output.LayerNorm.bias"] = (hidden,)
+    header: dict[str, object] = {}
+    blobs: list[bytes] = []
+    offset = 0
+    for name, shape in shapes.items():
+        # A strong bias table, so that a wrong bucket or a missing bias shows.
+        scale = 2.0 if "relative" in name else 0.5
+        raw = (rng.standard_normal(shape) * scale).astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    head = json.dumps(header).encode()
+    config = {"model_type": "mpnet", "num_attention_heads": 2, "num_hidden_layers": 2,
+              "layer_norm_eps": 1e-5, "pad_token_id": 1, "relative_attention_num_buckets": 32}
+    path = tmp_path / "tiny-mpnet.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("tiny/1_Pooling/config.json", json.dumps({"word_embedding_dimension": 8}))
+        zf.writestr("tiny/config.json", json.dumps(config))
+        zf.writestr("tiny/sentence_bert_config.json", json.dumps({"max_seq_length": 40}))
+        zf.writestr("tiny/tokenizer.json", tokenizer_json)
+        zf.writestr("tiny/model.safetensors", struct.pack("<Q", len(head)) + head + b"".join(blobs))
+    return path
+
+
+def test_relative_position_buckets_match_mpnet_values() -> None:
+    # Rows 0 and 150 of the buckets HuggingFace's MPNetEncoder.relative_position_bucket
+    # gives for 200 positions (computed once with transformers 5.25 / torch 2.14).
+    b = relative_position_buckets(200, 32)
+    assert b[0, :40].tolist() == [0, 17, 18, 19, 20, 21, 22, 23, 24, 24, 24, 24, 25, 25, 25, 25,
+                                  26, 26, 26, 26, 26, 26, 26, 27, 27, 27, 27, 27, 27, 27, 27,
+                                  27, 28, 28, 28, 28, 28, 28, 28, 28]
+    assert b[150, :20].tolist() == [15] * 20
+    naive = [[_naive_bucket(j - i) for j in range(200)] for i in range(200)]
+    assert b.tolist() == naive
+
+
+def test_tiny_mpnet_agrees_with_slow_reference(embedder: Embedder, tmp_path: Path) -> None:
+    tokenizer_json = embedder._tokenizer.to_str().encode()
+    model = ModelFile("embed", _tiny_mpnet(tmp_path, tokenizer_json), "test", "VI_EMBED_MODEL")
+    e = Embedder(model, cache_size=0)
+    assert (e.arch, e.dim, e.max_tokens, e._pos_offset) == ("mpnet", 8, 40, 2)
+    text = "A load balancer spreads requests across several servers so that none of them overloads."
+    assert len(e._tokenizer.encode(text).ids) > 16  # past the exact buckets, into the log ones
+    fast = e.embed([text, "short"])[0]
+    np.testing.assert_allclose(fast, _reference_embedding(e, text), atol=1e-5)
+    # The relative-position bias takes part: without it the embedding moves by far more
+    # than the tolerance above.
+    e._rel_bias = np.zeros_like(e._rel_bias)
+    assert float(np.abs(e.embed([text])[0] - fast).max()) > 1e-3
+
+
+def test_real_mpnet_matches_transformers_where_installed() -> None:
+    try:
+        model = resolve_model("embed", Settings(embed_model="all-mpnet-base-v2"))
+    except ModelNotFoundError as e:
+        pytest.skip(f"all-mpnet-base-v2 preset not installed: {e}")
+    e = Embedder(model)
+    v = e.embed(["A man is playing a guitar.", "Someone plays an instrument.",
+                 "The stock market fell sharply today."])
+    # transformers' MPNetModel (5.25, torch 2.14), mean-pooled and normalised.
+    np.testing.assert_allclose(v[0, :6], [-0.02120, -0.07626, 0.01043, -0.00913, -0.04653,
+                                          -0.02313], atol=2e-5)
+    np.testing.assert_allclose([v[0] @ v[1], v[0] @ v[2], v[1] @ v[2]],
+                               [0.654, -0.019, -0.044], atol=2e-3)
 
 
 def test_long_text_is_truncated_to_256_tokens(embedder: Embedder) -> None:
