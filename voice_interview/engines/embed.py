@@ -171,7 +171,7 @@ class _Layer:
 
     def __init__(self, t: dict[str, NDArray[Any]], prefix: str, names: dict[str, str]) -> None:
         def w(name: str) -> Array:
-            return np.asarray(t[prefix + name], dtype=np.float32)
+            return np.array(t[prefix + name], dtype=np.float32)  # a copy: see Embedder
 
         q, k, v = names["q"], names["k"], names["v"]
         # Linear layers are stored (out, in); keep them transposed (in, out), Q|K|V fused.
@@ -258,7 +258,8 @@ class Embedder:
         p = "" if "embeddings.word_embeddings.weight" in tensors else self.arch + "."
 
         def w(name: str) -> Array:
-            return np.asarray(tensors[p + name], dtype=np.float32)
+            # A copy, not a view: a view of one bias would keep the whole file in memory.
+            return np.array(tensors[p + name], dtype=np.float32)
 
         try:
             self._word = w("embeddings.word_embeddings.weight")
