@@ -26,7 +26,10 @@ class ModelFile:
 
     @property
     def main_file(self) -> Path:
-        return self.path / "model.bin" if self.path.is_dir() else self.path
+        if not self.path.is_dir():
+            return self.path
+        # A CTranslate2 folder (STT) or an unzipped sentence-transformers folder (embed).
+        return self.path / ("model.safetensors" if self.role == "embed" else "model.bin")
 
     @property
     def size_bytes(self) -> int:

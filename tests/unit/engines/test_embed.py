@@ -4,6 +4,7 @@ preset is installed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import struct
@@ -224,6 +225,16 @@ def test_real_mpnet_matches_transformers_where_installed() -> None:
                                           -0.02313], atol=2e-5)
     np.testing.assert_allclose([v[0] @ v[1], v[0] @ v[2], v[1] @ v[2]],
                                [0.654, -0.019, -0.044], atol=2e-3)
+
+
+def test_an_unzipped_model_folder_works_like_the_zip(embedder: Embedder, tmp_path: Path) -> None:
+    with zipfile.ZipFile(embedder.model_info.path) as zf:
+        zf.extractall(tmp_path / "minilm")
+    model = resolve_model("embed", Settings(embed_model=str(tmp_path / "minilm")))
+    safetensors = (tmp_path / "minilm" / "model.safetensors").read_bytes()
+    assert model.sha256 == hashlib.sha256(safetensors).hexdigest()
+    text = ["Indexes speed up reads but slow down writes."]
+    np.testing.assert_array_equal(Embedder(model).embed(text), embedder.embed(text))
 
 
 def test_long_text_is_truncated_to_256_tokens(embedder: Embedder) -> None:
