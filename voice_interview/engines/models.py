@@ -242,8 +242,9 @@ def _resolve_preset(role: str, preset: ModelPreset, setting: str) -> ModelFile:
 
 
 def resolve_model(role: str, settings: Settings) -> ModelFile:
-    """Where the model for ``role`` comes from: setting (a path, or for the LLM a preset
-    name from ``LLM_PRESETS`` / ``EMBED_PRESETS``), then models/, then bundled package."""
+    """Where the model for ``role`` comes from: setting (a path, or for the LLM and the
+    embedder a preset name from ``LLM_PRESETS`` / ``EMBED_PRESETS``), then models/, then
+    bundled package."""
     field_name = _SETTING_FIELD[role]
     setting = f"VI_{field_name.upper()}"
     configured = str(getattr(settings, field_name))
