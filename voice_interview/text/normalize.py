@@ -65,6 +65,8 @@ def words(text: str) -> list[str]:
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match plurals and verb forms, nothing clever."""
     w = word.lower().replace("’", "'")
+    if w.endswith(("duction", "ductions", "ception", "ceptions")):
+        return w.removesuffix("s")  # "production" is not "product", "exception" not "except"
     if w.endswith("'s"):
         w = w[:-2]
     elif w.endswith("n't"):
@@ -72,8 +74,30 @@ def stem(word: str) -> str:
     if len(w) <= 3:
         return w
     for suffix, repl, min_len in (
-        ("ational", "ate", 8),
+        # Nouns of action meet their verbs, so a key point's "verify" is found (and seen
+        # negated) in "skip verification": -ification, -ation, -ction, -ssion, -ption,
+        # -rtion, -etion, each with its plural (one suffix is stripped per word).
+        ("ifications", "ify", 11),
+        ("ification", "ify", 10),
+        ("isations", "ize", 10),  # British spelling meets Whisper's American one
+        ("isation", "ize", 9),
+        ("izations", "ize", 10),
         ("ization", "ize", 8),
+        ("mentations", "", 12),  # "documentation", "document"
+        ("mentation", "", 11),
+        ("ations", "ate", 9),
+        ("ation", "ate", 8),
+        ("ctions", "ct", 9),
+        ("ction", "ct", 8),
+        ("ssions", "ss", 9),
+        ("ssion", "ss", 8),
+        ("ptions", "pt", 9),
+        ("ption", "pt", 8),
+        ("rtions", "rt", 9),
+        ("rtion", "rt", 8),
+        ("etions", "ete", 8),
+        ("etion", "ete", 7),
+        ("ational", "ate", 8),
         ("ically", "ic", 7),
         ("iness", "y", 6),
         ("ness", "", 7),
@@ -101,7 +125,11 @@ def stem(word: str) -> str:
     # Undo doubled final consonants left by -ed / -ing ("stopped" -> "stopp" -> "stop").
     if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "lsz":
         w = w[:-1]
-    return w.rstrip("e") if len(w) > 4 else w
+    w = w.rstrip("e") if len(w) > 4 else w
+    # "-ise" is "-ize" ("randomised", "randomized"): the typed rubric and Whisper's
+    # transcript spell it differently.
+    # ("-yse" likewise: "analysed", "analyzed")
+    return w[:-2] + w[-2] + "z" if len(w) > 5 and w.endswith(("is", "ys")) else w
 
 
 def content_stems(text: str) -> list[str]:

@@ -81,7 +81,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCORING_VERSION = "score-2026.5"
+SCORING_VERSION = "score-2026.6"
 
 MIN_WORDS = MIN_TYPED_WORDS  # typed answers with fewer words are insufficient_data
 MAX_WORDS = 600  # longer answers are evaluated on their first MAX_WORDS words

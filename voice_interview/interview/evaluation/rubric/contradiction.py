@@ -119,7 +119,9 @@ def _contradiction(
     if kp_negative:
         # "Do not X" / "without Y": polarity comparisons on such key points are unreliable.
         return None
-    for st in sorted(specific - ordered):
+    # Only what the key point claims can be negated: a word of its condition ("send them
+    # when the connection comes back") is no claim that "no connection" denies.
+    for st in sorted(specific - ordered - _condition_stems(key_point)):
         if st in kp_pos and st in q_neg and st not in q_pos:
             return f"negates '{st}'"
     return None
@@ -151,6 +153,25 @@ def _main_clause_stems(text: str) -> set[str]:
         elif not subordinate and tok not in STOPWORDS:
             out.add(stem(tok))
     return out
+
+
+_CONDITIONS = frozenset(["if", "unless", "when", "whenever", "whether", "until", "once"])
+
+
+def _condition_stems(text: str) -> set[str]:
+    """Content stems inside a condition or a time clause ("when the connection comes
+    back"), up to the clause's end, and not also used outside one."""
+    inside: set[str] = set()
+    outside: set[str] = set()
+    condition = False
+    for tok in _tokens(text):
+        if tok in _CLAUSE_WORDS or not tok[0].isalnum():
+            condition = False
+        elif tok in _CONDITIONS:
+            condition = True
+        elif tok not in STOPWORDS:
+            (inside if condition else outside).add(stem(tok))
+    return inside - outside
 
 
 def _denials(text: str) -> dict[str, set[str]]:
