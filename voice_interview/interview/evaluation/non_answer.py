@@ -9,10 +9,11 @@ have a good example", "can you give me a different question?") when it also cove
 none of the rubric (:func:`detect_declared`, run after the rubric): a rambling admission
 is still an admission. A declaration followed by an attempt in the same sentence ("I
 don't know the exact flag, but ...") or quoted ("managers don't like hearing 'I don't
-know'") is not one. Only "could not hear" cases stay *not assessed* (``gating``): no
-speech at all without a no-answer timeout (a mic failure), or a transcript too uncertain
-to trust. A short spoken reply counts as a non-answer only when it was heard with
-confidence; otherwise it is not assessed, because the words themselves are in doubt.
+know'", with or without the quote marks a transcript drops) is not one. Only "could not
+hear" cases stay *not assessed* (``gating``): no speech at all without a no-answer
+timeout (a mic failure), or a transcript too uncertain to trust. A short spoken reply
+counts as a non-answer only when it was heard with confidence; otherwise it is not
+assessed, because the words themselves are in doubt.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from voice_interview.interview.evaluation.gating import (
 from voice_interview.interview.evaluation.speech_metrics import parse_words
 from voice_interview.text.normalize import words
 
-NON_ANSWER_VERSION = "non-answer-2026.2"
+NON_ANSWER_VERSION = "non-answer-2026.3"
 
 # An answer longer than this is judged on its content, even if it opens with "no idea".
 MAX_NON_ANSWER_WORDS = 16
@@ -83,6 +84,15 @@ _DECLINE = re.compile(
 # What follows a declaration in the same sentence and makes it a hedge, not a refusal.
 _ATTEMPT_AFTER = re.compile(r"\b(?:but|though|although|however|except)\b", re.IGNORECASE)
 _QUOTE_BEFORE = re.compile(r"['\"\u2018\u201c]\s*$")
+# Reported speech: a transcript has no quote marks ("managers don't like hearing, I don't
+# know, or big ranges"), so a verb of saying or hearing just before the phrase quotes it;
+# not the candidate's own "I'd say" or "I have to say", which is the declaration itself.
+_REPORTED_BEFORE = re.compile(
+    r"(?<!\bi )(?<!\bi'd )(?<!\bi'll )(?<!have to )(?<!must )\b(?:hear|hearing|heard|say|says|"
+    r"saying|said|tell|telling|told|reply|replying|replied|answer\s+with|answering\s+with)"
+    r"(?:\s+(?:them|him|her|people|you|me|us))?\b[\s,:;\-]*(?:that\s+)?$",
+    re.IGNORECASE,
+)
 # A declared non-answer is judged on the rubric too: at most this many words, and under
 # this rubric coverage (a reply that declines and then covers key points is an answer).
 MAX_DECLARED_WORDS = 120
@@ -127,7 +137,8 @@ def declined(text: str) -> list[str]:
     out: list[str] = []
     for sentence in _sentences(text):
         for m in _DECLINE.finditer(sentence):
-            if _QUOTE_BEFORE.search(sentence[: m.start()]):
+            before = sentence[: m.start()]
+            if _QUOTE_BEFORE.search(before) or _REPORTED_BEFORE.search(before):
                 continue
             if _ATTEMPT_AFTER.search(sentence[m.end():]):
                 continue

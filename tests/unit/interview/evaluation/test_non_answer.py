@@ -251,6 +251,24 @@ def test_declining_words_quoted_or_beside_covered_key_points_are_not_a_non_answe
     assert detect_declared("I don't know, let's move on.", coverage=0.5) is None
 
 
+def test_reported_speech_without_quote_marks_is_not_a_non_answer() -> None:
+    """A transcript drops the quote marks: "hearing, I don't know, or big ranges" still
+    reports what managers hear; the candidate's own "I'd say" or "I have to say" is the
+    declaration itself."""
+    from voice_interview.interview.evaluation.non_answer import declined
+
+    spoken = (
+        "I'd say two weeks, that's usually a safe number. Managers don't like hearing, "
+        "I don't know, or big ranges. It looks like you're not confident."
+    )
+    assert declined(spoken) == []
+    assert declined("Clients hate it when you tell them I don't know.") == []
+    assert declined("Juniors are scared of saying I don't know in standups.") == []
+    for own in ("I'd say I don't know.", "I have to say I don't know.",
+                "I have to admit I don't know this one."):
+        assert declined(own) == ["I don't know"], own
+
+
 def test_a_list_of_terms_ending_in_a_sentence_is_still_stuffing(embedder: Embedder) -> None:
     # Enough function words in the closing sentence to pass the function-word share rule
     stuffed = (
