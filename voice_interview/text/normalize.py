@@ -62,9 +62,31 @@ def words(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _WORD_RE.findall(text.lower())]
 
 
+# British spellings meet the American ones a transcript writes (the rubric is typed, the
+# answer is heard): "behaviour", "colour", "favourite"; "catalogue"; "centre", "fibre";
+# and a few words of their own. ("-ise", "-yse" and "-lled" are handled in ``stem``.)
+_BRITISH_OUR = re.compile(
+    r"^(behavi|col|fav|hon|lab|neighb|hum|rum|endeav|flav|harb|arm|vap|sav|rig|vig|od|parl|tum)"
+    r"our"
+)
+_BRITISH_OGUE = re.compile(r"(?<=[a-z]{4})ogue(?=s?$)")
+_BRITISH_RE = re.compile(r"(?<=[a-z]{2})([tb])re(?=s?$)")
+_BRITISH_WORDS = {
+    "defence": "defense", "offence": "offense", "licence": "license", "grey": "gray",
+    "programme": "program", "programmes": "programs", "cheque": "check", "tyre": "tire",
+}
+
+
+def _american(w: str) -> str:
+    w = _BRITISH_WORDS.get(w, w)
+    w = _BRITISH_OUR.sub(r"\1or", w)
+    w = _BRITISH_OGUE.sub("og", w)
+    return _BRITISH_RE.sub(r"\1er", w)
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match plurals and verb forms, nothing clever."""
-    w = word.lower().replace("’", "'")
+    w = _american(word.lower().replace("’", "'"))
     if w.endswith(("duction", "ductions", "ception", "ceptions")):
         return w.removesuffix("s")  # "production" is not "product", "exception" not "except"
     if w.endswith("'s"):
@@ -125,6 +147,9 @@ def stem(word: str) -> str:
     # Undo doubled final consonants left by -ed / -ing ("stopped" -> "stopp" -> "stop").
     if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "lsz":
         w = w[:-1]
+    elif (len(w) > 5 and w.endswith(("ell", "signall", "totall", "marshall", "equall"))
+          and not word.lower().endswith("ll")):
+        w = w[:-1]  # British "modelling", "labelled", "cancelled" against "modeling"
     w = w.rstrip("e") if len(w) > 4 else w
     # "-ise" is "-ize" ("randomised", "randomized"): the typed rubric and Whisper's
     # transcript spell it differently.

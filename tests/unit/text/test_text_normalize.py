@@ -47,9 +47,17 @@ def test_british_and_american_spellings_share_a_stem() -> None:
         ("randomise", "randomize"), ("prioritised", "prioritized"),
         ("optimisations", "optimizations"), ("organisation", "organization"),
         ("analyse", "analyze"), ("analysed", "analyzing"),
+        ("behaviour", "behavior"), ("favourite", "favorites"), ("neighbours", "neighbor"),
+        ("modelling", "modeling"), ("labelled", "labeled"), ("signalling", "signaling"),
+        ("centre", "center"), ("fibres", "fiber"), ("catalogue", "catalog"),
+        ("defence", "defense"), ("programme", "program"), ("grey", "gray"),
     ]:
         assert nz.stem(british) == nz.stem(american), (british, american)
     assert nz.stem("analysis") == "analysis"  # a word ending in "is" is left alone
+    # ... and words whose double l is their own keep it
+    assert nz.stem("installing") == nz.stem("install") == "install"
+    assert nz.stem("spelling") == nz.stem("spell")
+    assert nz.stem("hours") == nz.stem("hour") != nz.stem("honour")
 
 
 def test_answer_words_on_mixed_text() -> None:
