@@ -85,7 +85,8 @@ def _american(w: str) -> str:
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match plurals and verb forms, nothing clever."""
+    """A light suffix stripper: enough to match plurals, verb forms, nouns of action and
+    British spellings to their American forms, nothing clever."""
     w = _american(word.lower().replace("’", "'"))
     if w.endswith(("duction", "ductions", "ception", "ceptions")):
         return w.removesuffix("s")  # "production" is not "product", "exception" not "except"
@@ -151,10 +152,9 @@ def stem(word: str) -> str:
           and not word.lower().endswith("ll")):
         w = w[:-1]  # British "modelling", "labelled", "cancelled" against "modeling"
     w = w.rstrip("e") if len(w) > 4 else w
-    # "-ise" is "-ize" ("randomised", "randomized"): the typed rubric and Whisper's
-    # transcript spell it differently.
-    # ("-yse" likewise: "analysed", "analyzed")
-    return w[:-2] + w[-2] + "z" if len(w) > 5 and w.endswith(("is", "ys")) else w
+    # "-ise" is "-ize" and "-yse" is "-yze" ("randomised", "analysed"): the typed rubric
+    # and Whisper's transcript spell them differently.
+    return w[:-1] + "z" if len(w) > 5 and w.endswith(("is", "ys")) else w
 
 
 def content_stems(text: str) -> list[str]:
