@@ -140,19 +140,26 @@ _DESCRIBING = frozenset(["if", "unless", "when", "whenever", "whether", "that", 
 DENIAL_SCOPE = 5  # content words after a plain negator that it denies, within its clause
 
 
+def _clause_stems(text: str, openers: frozenset[str]) -> tuple[set[str], set[str]]:
+    """(content stems inside clauses that one of ``openers`` begins, up to the clause's
+    end; content stems outside them)."""
+    inside: set[str] = set()
+    outside: set[str] = set()
+    opened = False
+    for tok in _tokens(text):
+        if tok in _CLAUSE_WORDS or not tok[0].isalnum():
+            opened = False
+        elif tok in openers:
+            opened = True
+        elif tok not in STOPWORDS:
+            (inside if opened else outside).add(stem(tok))
+    return inside, outside
+
+
 def _main_clause_stems(text: str) -> set[str]:
     """Content stems outside conditional and relative clauses: what the text claims ("a
     key that changes after insertion gets lost" does not claim that keys change)."""
-    out: set[str] = set()
-    subordinate = False
-    for tok in _tokens(text):
-        if tok in _CLAUSE_WORDS or not tok[0].isalnum():
-            subordinate = False
-        elif tok in _DESCRIBING:
-            subordinate = True
-        elif not subordinate and tok not in STOPWORDS:
-            out.add(stem(tok))
-    return out
+    return _clause_stems(text, _DESCRIBING)[1]
 
 
 _CONDITIONS = frozenset(["if", "unless", "when", "whenever", "whether", "until", "once"])
@@ -160,17 +167,8 @@ _CONDITIONS = frozenset(["if", "unless", "when", "whenever", "whether", "until",
 
 def _condition_stems(text: str) -> set[str]:
     """Content stems inside a condition or a time clause ("when the connection comes
-    back"), up to the clause's end, and not also used outside one."""
-    inside: set[str] = set()
-    outside: set[str] = set()
-    condition = False
-    for tok in _tokens(text):
-        if tok in _CLAUSE_WORDS or not tok[0].isalnum():
-            condition = False
-        elif tok in _CONDITIONS:
-            condition = True
-        elif tok not in STOPWORDS:
-            (inside if condition else outside).add(stem(tok))
+    back"), and not also used outside one."""
+    inside, outside = _clause_stems(text, _CONDITIONS)
     return inside - outside
 
 
