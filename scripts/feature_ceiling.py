@@ -47,6 +47,39 @@ from voice_interview.engines.models import resolve_model  # noqa: E402
 from voice_interview.interview.evaluation.evaluator import Evaluator  # noqa: E402
 from voice_interview.settings import load_settings  # noqa: E402
 
+
+def measurements(e: Evaluation) -> dict[str, float] | None:
+    """The measurements of one scored answer, by name, or None (not assessed, or a
+    non-answer, whose score is fixed at 0 by rule and is left as it is)."""
+    d = e.details
+    if e.score is None or "sub_scores" not in d:
+        return None
+    sub, sig, cov = d["sub_scores"], d["signals"], d["coverage"]
+    pen = sub["penalties"]
+    n = max(1, len(cov))
+    return {
+        "coverage": sub["coverage"] / 100,
+        "specificity": sub["specificity"] / 100,
+        "relevance": sub["relevance"] / 100,
+        "topicality": sig["topicality"],
+        "answer_question_cosine": sig["answer_question_cosine"],
+        "answer_rubric_cosine": sig["answer_rubric_cosine"],
+        "focus": sig["focus"],
+        "vagueness": sig["vagueness"],
+        "hedges": float(len(sig["hedges"])),
+        "contradictions": pen["contradiction"],
+        "overclaims": pen["overclaim"],
+        "dismissive": pen["dismissive"],
+        "deflect": pen["deflect"],
+        "covered_share": sum(c["status"] == "covered" for c in cov) / n,
+        "partial_share": sum(c["status"] == "partial" for c in cov) / n,
+        "mean_similarity": float(np.mean([c["similarity"] for c in cov])) if cov else 0.0,
+        "capped": float(bool(d.get("caps"))),
+        "score": e.score / 100,
+    }
+
+
+# The ranker's inputs, in a fixed order (``measurements`` names each one).
 _FEATURES = (
     "coverage", "specificity", "relevance", "topicality", "answer_question_cosine",
     "answer_rubric_cosine", "focus", "vagueness", "hedges", "contradictions", "overclaims",
@@ -56,24 +89,9 @@ _FEATURES = (
 
 
 def features(e: Evaluation) -> list[float] | None:
-    """The measurements of one scored answer, or None (not assessed, or a non-answer,
-    whose score is fixed at 0 by rule and is left as it is)."""
-    d = e.details
-    if e.score is None or "sub_scores" not in d:
-        return None
-    sub, sig, cov = d["sub_scores"], d["signals"], d["coverage"]
-    pen = sub["penalties"]
-    n = max(1, len(cov))
-    return [
-        sub["coverage"] / 100, sub["specificity"] / 100, sub["relevance"] / 100,
-        sig["topicality"], sig["answer_question_cosine"], sig["answer_rubric_cosine"],
-        sig["focus"], sig["vagueness"], float(len(sig["hedges"])),
-        pen["contradiction"], pen["overclaim"], pen["dismissive"], pen["deflect"],
-        sum(c["status"] == "covered" for c in cov) / n,
-        sum(c["status"] == "partial" for c in cov) / n,
-        float(np.mean([c["similarity"] for c in cov])) if cov else 0.0,
-        float(bool(d.get("caps"))), e.score / 100,
-    ]
+    """``measurements`` as a vector in ``_FEATURES`` order, or None."""
+    m = measurements(e)
+    return None if m is None else [m[k] for k in _FEATURES]
 
 
 def pair_differences(

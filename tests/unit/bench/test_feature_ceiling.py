@@ -51,9 +51,9 @@ def test_features_of_a_scored_answer_and_of_one_left_at_its_rule() -> None:
         "caps": [],
     }
     scored = Evaluation("scored", 61.0, "", [], [], [], details)
-    f = fc.features(scored)
-    assert f is not None and len(f) == len(fc._FEATURES)
-    named = dict(zip(fc._FEATURES, f, strict=True))
+    named = fc.measurements(scored)
+    assert named is not None and set(named) == set(fc._FEATURES)
+    assert fc.features(scored) == [named[k] for k in fc._FEATURES]
     assert named["coverage"] == 0.5 and named["covered_share"] == 0.5
     assert named["hedges"] == 1.0 and named["score"] == 0.61 and named["capped"] == 0.0
     assert abs(named["mean_similarity"] - 0.5) < 1e-9
