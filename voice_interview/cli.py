@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for name in ("host", "port", "database_url", "llm_model"):
+    for name in ("host", "port", "database_url", "llm_model", "check_model"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -158,16 +158,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _evaluator(
     settings: Settings, *, no_llm: bool, others: Sequence[Question] | None = None
 ) -> Evaluator:
-    """The server's evaluator, loaded here (``--no-llm``: code-written feedback only);
+    """The server's evaluator, loaded here (``--no-llm``: code-written feedback only; the
+    check model, VI_CHECK_MODEL, is loaded either way, since it weighs in the score);
     ``others``: the questions an answer may belong to instead (default: the bank)."""
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.llm import LocalLLM
     from voice_interview.engines.models import resolve_model
+    from voice_interview.engines.registry import check_engine
     from voice_interview.interview.evaluation.evaluator import Evaluator
 
     llm = None if no_llm else LocalLLM(resolve_model("llm", settings), settings)
     embedder = Embedder(resolve_model("embed", settings))
-    return Evaluator.configured(llm, embedder, settings, others)
+    checker = check_engine(settings, llm)
+    return Evaluator.configured(llm, embedder, settings, others, checker=checker)
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
@@ -264,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--llm-model", dest="llm_model", default=None, help="GGUF file for the feedback LLM"
     )
     rescore.add_argument("--no-llm", action="store_true", help="rule-based feedback only")
+    rescore.add_argument(
+        "--check-model", dest="check_model", default=None,
+        help="GGUF file or LLM preset for the check model (overrides VI_CHECK_MODEL)",
+    )
     rescore.add_argument("--json", action="store_true")
     rescore.set_defaults(func=cmd_rescore)
 
@@ -276,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --speech: keep the transcripts in this JSON file and reuse them next time",
     )
     ev.add_argument("--no-llm", action="store_true", help="skip LLM feedback (scores unchanged)")
+    ev.add_argument(
+        "--check-model", dest="check_model", default=None,
+        help="GGUF file or LLM preset for the check model (overrides VI_CHECK_MODEL)",
+    )
     ev.add_argument(
         "--split", default=None, help="only the questions of this split (tuning, heldout)"
     )

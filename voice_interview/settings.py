@@ -30,6 +30,9 @@ class Settings:
     tts_voice: str = ""
     embed_model: str = ""
     turn_model: str = ""  # Smart Turn v3.2 ONNX
+    # The check model: a GGUF path or an LLM preset name (qwen2.5-coder-1.5b); its doubt
+    # about an answer costs points. Empty: no check, the score is the rubric's alone.
+    check_model: str = ""
     # Where each engine runs.
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"

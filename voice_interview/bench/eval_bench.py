@@ -95,10 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=None, help="write the whole result here as JSON")
     parser.add_argument("--worst", type=int, default=10, help="worst pairs to print")
+    parser.add_argument(
+        "--check-model", default=None, help="GGUF file or LLM preset for the check model"
+    )
     args = parser.parse_args(argv)
 
     from voice_interview.engines.embed import Embedder
     from voice_interview.engines.models import resolve_model
+    from voice_interview.engines.registry import check_engine
     from voice_interview.interview.evaluation.evaluator import Evaluator
     from voice_interview.settings import load_settings
 
@@ -113,9 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not items:
             print(f"error: no questions with split {args.split!r}", file=sys.stderr)
             return 1
-    settings = load_settings(args.config)
+    overrides = {} if args.check_model is None else {"check_model": args.check_model}
+    settings = load_settings(args.config, **overrides)
     embedder = Embedder(resolve_model("embed", settings))
-    evaluator = Evaluator.configured(None, embedder, settings, pool)
+    checker = check_engine(settings)
+    evaluator = Evaluator.configured(None, embedder, settings, pool, checker=checker)
     transform = None
     if args.speech:
         from voice_interview.bench.speech_roundtrip import speech_transform

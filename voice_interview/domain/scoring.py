@@ -11,7 +11,9 @@ with (w_cov, w_spec, w_rel) = (0.65, 0.22, 0.13) for technical and situational q
 and (0.45, 0.42, 0.13) for behavioural ones, SCALE 1.0 / 1.25 / 1.4, and penalties of 4
 points per sweeping claim, 7 per dismissive stance, 5 per contradicted key point (each at
 most three times) and 15 for deflecting. The inputs are the rubric's measurements
-(``interview.evaluation.rubric``); the evaluator reads them off its assessment.
+(``interview.evaluation.rubric``); the evaluator reads them off its assessment. With a
+check model (VI_CHECK_MODEL), the score after the caps then loses 75 points per unit its
+P(correct) falls short of 0.88 (``after_check``).
 
 The overall score of an interview (``overall_score``) is the difficulty-weighted mean of
 the assessed answers' scores.
@@ -53,6 +55,13 @@ PENALTY_DISMISSIVE = 7.0  # per dismissive stance ("doesn't matter", "just skip"
 PENALTY_DEFLECT = 15.0  # the answer steps around the question ("I'd look it up")
 PENALTY_CONTRADICTION = 5.0  # per contradicted key point, on top of losing its credit
 PENALTY_MAX_COUNT = 3  # each counted penalty is charged at most this many times
+# The check model's doubt (interview.evaluation.llm_check): its P(the answer is correct and
+# answers the question) below CHECK_THRESHOLD costs CHECK_WEIGHT points per unit. Rubric
+# coverage stays the anchor: the check only takes points away, and only where the model
+# doubts the answer, which is what the embeddings miss (a confident misconception written
+# in the rubric's words). Fitted on the tuning half, the dev set and eval_own.
+CHECK_THRESHOLD = 0.88
+CHECK_WEIGHT = 75.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,17 @@ class ContentScore:
     specificity: float
     relevance: float
     penalties: dict[str, float]
+
+
+def check_penalty(p_correct: float) -> float:
+    """Points the check model's doubt costs: CHECK_WEIGHT per unit below CHECK_THRESHOLD."""
+    return CHECK_WEIGHT * max(0.0, CHECK_THRESHOLD - min(1.0, max(0.0, p_correct)))
+
+
+def after_check(score: float, p_correct: float) -> float:
+    """The score once the check model's doubt is charged. After the caps, so that an
+    answer the caps hold (off topic, stuffing) and the model doubts too goes lower still."""
+    return round(max(0.0, score - check_penalty(p_correct)), 1)
 
 
 def content_weights(question_type: str) -> tuple[float, float, float]:

@@ -18,7 +18,7 @@ class ModelNotFoundError(Exception):
 
 @dataclass
 class ModelFile:
-    role: str  # stt | llm | tts | embed | turn
+    role: str  # stt | llm | tts | embed | turn | check
     path: Path  # the file (or, for STT, the CTranslate2 folder)
     source: str  # "bundled package X" | "models/ folder" | "setting VI_X"
     setting: str  # the env var that overrides it
@@ -95,6 +95,7 @@ _SETTING_FIELD = {
     "tts": "tts_voice",
     "embed": "embed_model",
     "turn": "turn_model",
+    "check": "check_model",
 }
 
 # What a model dropped into models/ looks like, per role (first match wins).
@@ -104,6 +105,7 @@ _MODELS_DIR_GLOBS = {
     "tts": ["*.onnx"],
     "embed": ["*minilm*.zip"],
     "turn": ["smart-turn*.onnx"],
+    "check": [],  # only ever the one VI_CHECK_MODEL names: a GGUF in models/ is the LLM's
 }
 
 
@@ -116,7 +118,7 @@ def _check(role: str, path: Path, setting: str) -> None:
         )
     if role == "tts" and not Path(f"{path}.json").is_file():
         raise ModelNotFoundError(f"tts voice unusable: {setting}={path} has no {path.name}.json")
-    if role == "llm":
+    if role in ("llm", "check"):
         with open(path, "rb") as fh:
             if fh.read(4) != b"GGUF":
                 raise ModelNotFoundError(f"llm model unusable: {setting}={path} is not a GGUF file")
@@ -188,6 +190,7 @@ _PRESETS: dict[str, tuple[dict[str, ModelPreset], str]] = {
     # role: (its presets, suffix of the joined file)
     "llm": (LLM_PRESETS, ".gguf"),
     "embed": (EMBED_PRESETS, ".zip"),
+    "check": (LLM_PRESETS, ".gguf"),  # the same files (and cache) as the LLM's presets
 }
 
 
@@ -238,9 +241,9 @@ def _resolve_preset(role: str, preset: ModelPreset, setting: str) -> ModelFile:
 
 
 def resolve_model(role: str, settings: Settings) -> ModelFile:
-    """Where the model for ``role`` comes from: setting (a path, or for the LLM and the
-    embedder a preset name from ``LLM_PRESETS`` / ``EMBED_PRESETS``), then models/, then
-    bundled package."""
+    """Where the model for ``role`` comes from: setting (a path, or for the LLM, the check
+    model and the embedder a preset name from ``LLM_PRESETS`` / ``EMBED_PRESETS``), then
+    models/, then bundled package (the check model has neither: only its setting)."""
     field_name = _SETTING_FIELD[role]
     setting = f"VI_{field_name.upper()}"
     configured = str(getattr(settings, field_name))
@@ -262,6 +265,8 @@ def resolve_model(role: str, settings: Settings) -> ModelFile:
                 except ModelNotFoundError:
                     continue
                 return ModelFile(role, candidate.resolve(), f"{models_dir}/ folder", setting)
+    if role not in _BUNDLED:
+        raise ModelNotFoundError(f"{role} model not configured: {setting} is unset")
     package, inner, hint = _BUNDLED[role]
     pkg_dir = _package_dir(package)
     if pkg_dir is None:

@@ -30,6 +30,8 @@ class Engines:
     embedder: Embedder
     turn: TurnDetector
     load_s: dict[str, float] = field(default_factory=dict)
+    # The check model (VI_CHECK_MODEL), the LLM itself when both name the same file.
+    check: LocalLLM | None = None
     stt_queue: EngineQueue = field(default_factory=lambda: EngineQueue("stt"))
     # Interims and end-of-turn checks (~0.1 s each) on a second STT worker, so a candidate
     # waiting for the turn to end never waits behind another answer's full pass (~0.5 s).
@@ -75,6 +77,8 @@ class Engines:
         }
         if self.llm is not None:
             files["llm"] = self.llm.model_info
+        if self.check is not None:
+            files["check"] = self.check.model_info
         quick = getattr(self.stt, "quick_model_info", None)
         if isinstance(quick, ModelFile):
             files["stt_quick"] = quick
@@ -88,8 +92,11 @@ class Engines:
 def local_roles(settings: Settings) -> tuple[str, ...]:
     """The roles whose model file this node loads: not the LLM when VI_LLM_URL is set.
     (STT stays: with VI_STT_URL only full passes go to the server, quick passes need it.)"""
-    roles = ("stt", "llm", "tts", "embed", "turn")
-    return tuple(r for r in roles if not (r == "llm" and settings.llm_url))
+    roles = ("stt", "llm", "tts", "embed", "turn", "check")
+    return tuple(
+        r for r in roles
+        if not (r == "llm" and settings.llm_url) and not (r == "check" and not settings.check_model)
+    )
 
 
 def resolve_all(settings: Settings) -> dict[str, ModelFile]:
@@ -107,6 +114,21 @@ def llm_engine(settings: Settings) -> LocalLLM | RemoteLLM:
     from voice_interview.engines.llm import LocalLLM
 
     return LocalLLM(resolve_model("llm", settings), settings)
+
+
+def check_engine(
+    settings: Settings, llm: LocalLLM | RemoteLLM | None = None
+) -> LocalLLM | None:
+    """The check model VI_CHECK_MODEL names (None when unset); ``llm`` itself when it is
+    a local model loaded from the same file, so one file is not loaded twice."""
+    if not settings.check_model:
+        return None
+    from voice_interview.engines.llm import LocalLLM
+
+    model = resolve_model("check", settings)
+    if isinstance(llm, LocalLLM) and llm.model_info.path.resolve() == model.path.resolve():
+        return llm
+    return LocalLLM(model, settings)
 
 
 def stt_engine(settings: Settings, model: ModelFile) -> SpeechToText:
@@ -140,10 +162,16 @@ def load_engines(settings: Settings) -> Engines:
     llm = llm_engine(settings)
     load_s["llm"] = time.monotonic() - t
     t = time.monotonic()
+    check = check_engine(settings, llm)
+    if check is not None:
+        load_s["check"] = time.monotonic() - t
+    t = time.monotonic()
     embedder = Embedder(files["embed"])
     load_s["embed"] = time.monotonic() - t
     t = time.monotonic()
     turn = TurnDetector(files["turn"])
     load_s["turn"] = time.monotonic() - t
     log.info("models loaded", extra={"load_s": {k: round(v, 2) for k, v in load_s.items()}})
-    return Engines(stt=stt, tts=tts, llm=llm, embedder=embedder, turn=turn, load_s=load_s)
+    return Engines(
+        stt=stt, tts=tts, llm=llm, embedder=embedder, turn=turn, load_s=load_s, check=check
+    )

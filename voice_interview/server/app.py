@@ -39,7 +39,9 @@ async def _load_models(ctx: AppContext, loader: EngineLoader, node: Cluster) -> 
         return
     for q in engines.queues:
         q.on_done = ctx.metrics.observe_engine
-    evaluator = Evaluator.configured(engines.llm, engines.embedder, ctx.settings)
+    evaluator = Evaluator.configured(
+        engines.llm, engines.embedder, ctx.settings, checker=engines.check
+    )
     evaluations = EvaluationService(ctx.repo, evaluator, engines.llm_queue)
     evaluations.on_latency = ctx.metrics.evaluation.observe
     transcriber = AnswerTranscriber(

@@ -47,6 +47,7 @@ from voice_interview.interview.evaluation.feedback import (
     score_band,
 )
 from voice_interview.interview.evaluation.gating import MIN_TYPED_WORDS, gate
+from voice_interview.interview.evaluation.llm_check import CheckResult, YesNoLLM, run_check
 from voice_interview.interview.evaluation.other_question import OtherQuestions
 from voice_interview.interview.evaluation.rubric import (
     RUBRIC_VERSION,
@@ -114,9 +115,12 @@ class Evaluator:
         seed: int = 0,
         temperature: float = 0.0,
         others: Sequence[Question] = (),
+        checker: YesNoLLM | None = None,
     ) -> None:
         self.llm = llm
         self.embedder = embedder
+        # The check model (VI_CHECK_MODEL): its doubt about an answer costs points.
+        self.checker = checker
         # The bank's questions: an answer written for one of them is capped (needs embeddings).
         self.others = OtherQuestions(others, embedder) if embedder is not None and others else None
         self.feedback_max_tokens = feedback_max_tokens
@@ -131,10 +135,12 @@ class Evaluator:
         embedder: TextEmbedder | None,
         settings: Settings,
         others: Sequence[Question] | None = None,
+        checker: YesNoLLM | None = None,
     ) -> Evaluator:
         """The evaluator the server (and the CLI's rescore / eval-bench) runs: feedback
         length, seed and temperature from the settings; ``others``: the questions an
-        answer could have been written for instead (default: the bundled bank)."""
+        answer could have been written for instead (default: the bundled bank);
+        ``checker``: the check model, if one is configured."""
         if others is None:
             others = [q.as_question() for q in load_bank()]
         return cls(
@@ -144,6 +150,7 @@ class Evaluator:
             seed=settings.llm_seed,
             temperature=settings.llm_temperature,
             others=others,
+            checker=checker,
         )
 
     # -- public API -------------------------------------------------------------------------
@@ -214,6 +221,9 @@ class Evaluator:
         )
         if caps:
             scored = replace(scored, score=capped)
+        check, check_error = self._check(question, answer)
+        if check is not None:
+            scored = replace(scored, score=scoring.after_check(scored.score, check.p_correct))
         evidence = build_evidence(assessment, answer)
         strengths = [e.text for e in evidence if e.kind == "strength"]
         weaknesses = [e.text for e in evidence if e.kind == "weakness"]
@@ -257,11 +267,16 @@ class Evaluator:
                 "specificity": scored.specificity,
                 "penalties": scored.penalties,
                 "caps": caps,
+                **({} if check is None else {"check_penalty": round(check.penalty, 1)}),
                 "final": scored.score,
             },
         }
         if llm_error is not None:
             details["llm_error"] = llm_error
+        if check is not None:
+            details["llm_check"] = check.to_dict()
+        elif check_error is not None:
+            details["llm_check_error"] = check_error
         return Evaluation(
             status="scored",
             score=scored.score,
@@ -279,10 +294,24 @@ class Evaluator:
 
     # -- pieces -----------------------------------------------------------------------------
 
+    def _check(self, question: Question, answer: str) -> tuple[CheckResult | None, str | None]:
+        """The check model's verdict, or (None, why) when it failed: the answer is then
+        scored on the rubric alone, as without a check model, and the details say so."""
+        if self.checker is None:
+            return None, None
+        try:
+            return run_check(self.checker, question.text, answer), None
+        except LLMError as e:
+            log.warning("check model failed, scoring on the rubric alone: %s", e)
+            return None, str(e)
+
     def _model_info(self) -> dict[str, Any]:
         if self._models is None:
             models: dict[str, Any] = {}
-            for role, engine in (("llm", self.llm), ("embed", self.embedder)):
+            engines: list[tuple[str, Any]] = [("llm", self.llm), ("embed", self.embedder)]
+            if self.checker is not None:
+                engines.append(("check", self.checker))
+            for role, engine in engines:
                 info = getattr(engine, "model_info", None)
                 if engine is None:
                     models[role] = None

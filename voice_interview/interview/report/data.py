@@ -224,6 +224,8 @@ def _answer_item(interview_id: str, rec: AnswerRecord) -> dict[str, Any]:
             "evidence": [_with_clip(x, url, duration) for x in details.get("evidence", [])],
             "score_parts": score_parts(details, e.score) if assessed else None,
             "non_answer": details.get("non_answer") if assessed else None,
+            # The check model's verdict (p_correct, threshold, penalty, why), when one ran.
+            "llm_check": details.get("llm_check") if assessed else None,
             "reason": None if assessed else _not_assessed_reason(e.status, details, e.error),
             "provenance": _provenance(details),
             "error": e.error or None,

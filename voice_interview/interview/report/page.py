@@ -39,7 +39,8 @@ PART_NOTES = {
     "specificity": "concrete detail: named tools, steps, numbers, examples",
     "relevance": "how closely the answer keeps to the question asked",
 }
-_SHOWN = {"coverage", "specificity", "relevance", "penalty_total", "uncapped", "final"}
+_SHOWN = {"coverage", "specificity", "relevance", "penalty_total", "uncapped", "final",
+          "check_penalty"}
 PENALTY_NAMES = {
     "overclaim": "sweeping claims",
     "dismissive": "dismissive or risky stances",
@@ -222,6 +223,11 @@ def _parts_html(ev: Mapping[str, Any]) -> str:
             continue
         rows.append(_t("cap_row", kind=_esc(cap.get("kind")), cap=_num(cap.get("cap")),
                        reason=_esc(cap.get("reason"))))
+    check = ev.get("llm_check")
+    if isinstance(sp.get("check_penalty"), int | float) and isinstance(check, Mapping):
+        taken = f"\u2212{_num(sp['check_penalty'], 1)}"
+        rows.append(_t("part_row", part="Check model", value=taken, weight="",
+                       note=_esc(check.get("why"))))
     caps = [c for c in sp.get("caps") or [] if c.get("kind") != "non_answer"]
     note = "held by the cap above" if caps else ""
     rows.append(_t("part_final", value=_esc(_score(ev.get("score"))), note=note))

@@ -668,6 +668,27 @@ def test_report_explains_each_score() -> None:
     assert "How the score was made" not in q4
 
 
+def test_report_shows_what_the_check_model_took_and_why() -> None:
+    records = _made_up_records()
+    details = records[0].evaluation.details  # type: ignore[union-attr]
+    why = "the check model gives P(correct) 0.40, below 0.88"
+    details["llm_check"] = {"p_correct": 0.4, "threshold": 0.88, "penalty": 36.0, "why": why,
+                            "model": "qwen2.5-coder-1.5b.gguf", "sha256": "cc32"}
+    details["score_parts"]["check_penalty"] = 36.0
+    interview = InterviewRow(id="i1", candidate_id="c1", role="backend", status="completed",
+                             current_question_index=4, total=4, overall_score=None)
+    report = build_report(interview, records)
+    first = json.loads(json.dumps(report))["answers"][0]["evaluation"]
+    assert first["llm_check"]["p_correct"] == 0.4 and first["llm_check"]["why"] == why
+    assert first["score_parts"]["check_penalty"] == 36.0
+    q1 = _section(render_html(report), 1)
+    assert "Check model" in q1 and "−36.0" in q1 and why in q1
+    assert q1.count("Check penalty") == 0  # shown once, as its own row, not as an extra part
+    # Without a check model nothing is shown for it.
+    q2 = _section(render_html(build_report(interview, _made_up_records())), 1)
+    assert "Check model" not in q2
+
+
 def test_report_template_ships_and_is_complete() -> None:
     import tomllib
 
