@@ -104,3 +104,15 @@ def test_the_1_5b_preset_doubts_a_confident_misconception() -> None:
     p_right = llm.yes_probability(CHECK_SYSTEM, check_prompt(question, right))
     p_wrong = llm.yes_probability(CHECK_SYSTEM, check_prompt(question, wrong))
     assert p_right > p_wrong
+
+
+@pytest.mark.parametrize("command", [["eval-bench", "set.jsonl"], ["rescore", "some-id"]])
+def test_cli_check_model_flag_wins_over_the_environment(
+    command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice_interview.cli import _settings, build_parser
+
+    monkeypatch.setenv("VI_CHECK_MODEL", "from-env.gguf")
+    args = build_parser().parse_args([*command, "--check-model", "qwen2.5-coder-1.5b"])
+    assert _settings(args).check_model == "qwen2.5-coder-1.5b"
+    assert _settings(build_parser().parse_args(command)).check_model == "from-env.gguf"

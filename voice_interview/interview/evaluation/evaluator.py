@@ -1,4 +1,4 @@
-"""Answer evaluation: rubric coverage carries the score, the LLM only writes the feedback.
+"""Answer evaluation: rubric coverage carries the score, the LLM writes the feedback.
 
 The bundled SmolLM2-135M cannot judge answers (asked for a grade it scores a correct answer
 and an off-topic one alike), so the 0-100 content score is computed here from
@@ -11,7 +11,9 @@ speech, too little, a transcript too uncertain to trust): if not, the result is
 ``insufficient_data`` with the gate's reason and no score.
 The LLM, when there is one, turns the rubric outcome into two sentences of feedback
 (``feedback``); strengths and weaknesses are always written in code, each citing a quote
-from the answer (``evidence``).
+from the answer (``evidence``). A check model, when one is configured (``llm_check``,
+VI_CHECK_MODEL), is asked whether the answer is correct; its doubt is charged after the
+caps, the rubric staying the anchor.
 
 Same inputs give the same result: similarities are rounded before thresholds, the LLM
 runs with a fixed seed and temperature, and nothing time-dependent goes into the result.
