@@ -228,8 +228,11 @@ def cmd_eval_bench(args: argparse.Namespace) -> int:
     )
     for key in keys:
         print(f"{key:28} {result[key]:.3f}")
+    # The evaluator's own time (feedback LLM and check model included), not the transform's.
+    print(f"{'seconds_per_answer':28} {result['seconds_per_answer']:.2f}")
     if args.json:
-        print(json.dumps({k: result[k] for k in keys} | {"pairs": result.get("pairs")}))
+        print(json.dumps({k: result[k] for k in (*keys, "seconds_per_answer")}
+                         | {"pairs": result.get("pairs")}))
     return 0
 
 
