@@ -43,9 +43,12 @@ def check_prompt(question: str, answer: str) -> str:
 @dataclass(frozen=True)
 class CheckResult:
     p_correct: float
-    penalty: float
     model: str
     sha256: str | None
+
+    @property
+    def penalty(self) -> float:
+        return scoring.check_penalty(self.p_correct)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,4 +73,4 @@ def run_check(engine: YesNoLLM, question: str, answer: str) -> CheckResult:
     info = getattr(engine, "model_info", None)
     name = str(getattr(info, "name", type(engine).__name__))
     sha = getattr(info, "sha256", None) if info is not None else None
-    return CheckResult(p, scoring.check_penalty(p), name, None if sha is None else str(sha))
+    return CheckResult(p, name, None if sha is None else str(sha))
