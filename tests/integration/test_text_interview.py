@@ -26,6 +26,7 @@ async def test_health_names_the_models(server: ServerProcess) -> None:
     assert body["models"]["stt"] and body["models"]["llm"].endswith(".gguf")
     assert body["models"]["tts"].endswith(".onnx")
     assert body["models"]["turn"].startswith("smart-turn")
+    assert "check" not in body["models"]  # no check model unless VI_CHECK_MODEL names one
 
 
 async def test_cv_analysis_then_interview_over_rest(server: ServerProcess) -> None:

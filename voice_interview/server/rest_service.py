@@ -22,10 +22,11 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            # The contract's stt / llm / tts, then ours (embeddings, the turn model).
+            # The contract's stt / llm / tts, then ours (embeddings, the turn model, the
+            # check model when VI_CHECK_MODEL names one).
             "models": {
                 role: files[role].name
-                for role in ("stt", "llm", "tts", "embed", "turn")
+                for role in ("stt", "llm", "tts", "embed", "turn", "check")
                 if role in files
             },
             "active_sessions": len(ctx.sessions),
