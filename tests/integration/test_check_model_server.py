@@ -50,7 +50,8 @@ async def test_check_model_verdict_reaches_the_report(tmp_path: Path) -> None:
         stored = report["answers"][0]["evaluation"]
         check = stored["llm_check"]
         assert 0.0 <= check["p_correct"] <= 1.0 and check["threshold"] == 0.88
-        assert check["model"] == gguf.name and len(check["sha256"]) == 64
+        checker = stored["provenance"]["models"]["check"]
+        assert checker["name"] == gguf.name and len(checker["sha256"]) == 64
         assert stored["score_parts"]["check_penalty"] == check["penalty"]
         assert stored["score"] == pytest.approx(ev["score"], abs=0.05)
     finally:

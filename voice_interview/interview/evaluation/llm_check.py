@@ -42,9 +42,9 @@ def check_prompt(question: str, answer: str) -> str:
 
 @dataclass(frozen=True)
 class CheckResult:
+    # Which model said it (name, sha256) is in the evaluation's details.models.check, with
+    # the other models, so it is not repeated here.
     p_correct: float
-    model: str
-    sha256: str | None
 
     @property
     def penalty(self) -> float:
@@ -55,8 +55,6 @@ class CheckResult:
             "p_correct": round(self.p_correct, 4),
             "threshold": scoring.CHECK_THRESHOLD,
             "penalty": round(self.penalty, 1),
-            "model": self.model,
-            "sha256": self.sha256,
             "prompt_version": CHECK_PROMPT_VERSION,
             "why": (
                 f"the check model gives P(correct) {self.p_correct:.2f}, below "
@@ -69,8 +67,4 @@ class CheckResult:
 def run_check(engine: YesNoLLM, question: str, answer: str) -> CheckResult:
     """Ask the check model about ``answer``; raises what the engine raises (LLMError)."""
     p = float(engine.yes_probability(CHECK_SYSTEM, check_prompt(question, answer)))
-    p = min(1.0, max(0.0, p))
-    info = getattr(engine, "model_info", None)
-    name = str(getattr(info, "name", type(engine).__name__))
-    sha = getattr(info, "sha256", None) if info is not None else None
-    return CheckResult(p, name, None if sha is None else str(sha))
+    return CheckResult(min(1.0, max(0.0, p)))

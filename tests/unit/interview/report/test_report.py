@@ -673,7 +673,7 @@ def test_report_shows_what_the_check_model_took_and_why() -> None:
     details = records[0].evaluation.details  # type: ignore[union-attr]
     why = "the check model gives P(correct) 0.40, below 0.88"
     details["llm_check"] = {"p_correct": 0.4, "threshold": 0.88, "penalty": 36.0, "why": why,
-                            "model": "qwen2.5-coder-1.5b.gguf", "sha256": "cc32"}
+                            "prompt_version": "check-2026.1"}
     details["score_parts"]["check_penalty"] = 36.0
     interview = InterviewRow(id="i1", candidate_id="c1", role="backend", status="completed",
                              current_question_index=4, total=4, overall_score=None)
